@@ -1,0 +1,17 @@
+export * from './status.js';
+export * from './errors.js';
+export * from './clock.js';
+export * from './job.js';
+export * from './retry.js';
+export * from './ids.js';
+export * from './registry.js';
+export * from './record-call.js';
+export * from './serializer.js';
+export * from './adder.js';
+export * from './manager.js';
+export * from './admin.js';
+export * from './context.js';
+export * from './container.js';
+export * from './schedule-store.js';
+export { MinHeap } from './memory/heap.js';
+export { MemoryJobStore } from './memory/memory-store.js';

@@ -1,0 +1,68 @@
+import type { JobError } from './errors.js';
+import type { ClaimedJob, JobLease, JobProgress } from './job.js';
+
+/** What an executor asks for when it claims work. */
+export interface ClaimRequest {
+  /** Queues to claim from (one coordinator usually asks for one). */
+  queues: readonly string[];
+  /** At most this many jobs (>= 1). The coordinator asks for no more than its free room. */
+  limit: number;
+  /** Who holds the lease: an executor id, shown in admin views and logs. */
+  owner: string;
+  /** The lease lasts this long from the claim; extend it while the job runs. */
+  leaseMs: number;
+}
+
+/**
+ * How an attempt ended, as the executor reports it. Every outcome is fenced by the lease token: it is
+ * applied only if the job is still `processing` under that very token.
+ */
+export type JobOutcome =
+  /** The method returned: the job becomes `done`. */
+  | { kind: 'done'; lease: JobLease }
+  /** The attempt failed and the policy allows another: back to `retry`, claimable from runAt. */
+  | { kind: 'retry'; lease: JobLease; error: JobError; runAt: Date }
+  /** The attempt failed for good: the job becomes `failed`. */
+  | { kind: 'failed'; lease: JobLease; error: JobError }
+  /**
+   * Given back unrun or unfinished at shutdown: claimable again at once, and the attempt it was
+   * claimed for is not counted (the job did not fail; its executor left).
+   */
+  | { kind: 'released'; lease: JobLease };
+
+/** 'lease-lost': the write was refused because the lease expired, was taken over, or the job was cancelled. */
+export type LeaseCheck = 'ok' | 'lease-lost';
+
+/**
+ * The executor's side of a store: semantic operations only — no connections, SQL or paths in the
+ * signatures, so the execution loop never knows which provider it runs on.
+ */
+export interface IJobQueueManager {
+  /**
+   * Atomically claims up to `limit` claimable jobs of the given queues, oldest runAt first, then by
+   * creation (id): status `new`/`retry` with runAt <= now, or `processing` whose lease has expired.
+   * Each claimed job gets a fresh lease and its attempts count goes up by one. Two concurrent claims
+   * never return the same job.
+   *
+   * An expired-lease job that has no attempts left is not returned: it becomes `failed` with an error
+   * saying its lease expired (its executor died running it), so a job that crashes its process cannot
+   * loop forever.
+   */
+  getJobs(request: ClaimRequest): Promise<ClaimedJob[]>;
+
+  /** Applies outcomes (a batch, for speed), each fenced by its lease; results are in the same order. */
+  recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]>;
+
+  /** Pushes the leases' expiry to now + leaseMs; 'lease-lost' for any no longer held. */
+  extendLeases(leases: readonly JobLease[], leaseMs: number): Promise<LeaseCheck[]>;
+
+  /** Stores a running job's progress (fenced by its lease). */
+  reportProgress(lease: JobLease, progress: JobProgress): Promise<LeaseCheck>;
+
+  /**
+   * Optional wake-up: the listener is told (with a queue name) when jobs may have become available,
+   * e.g. on enqueue in this process or a LISTEN/NOTIFY from another. Polling stays the fallback, so a
+   * store that cannot tell simply omits this. Returns an unsubscribe function.
+   */
+  onJobsAvailable?(listener: (queue: string) => void): () => void;
+}

@@ -1,0 +1,2 @@
+export { TestClock } from './test-clock.js';
+export { describeStorageContract, type ContractHarness, type HarnessFactory } from './contract.js';
