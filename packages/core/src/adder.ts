@@ -44,8 +44,8 @@ const METHOD_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]{0,199}$/;
  * validates options, serializes arguments (naming the bad one). Shared by every provider's adder, so
  * that validation cannot differ between stores.
  */
-export function prepareJob(
-  spec: JobSpec<unknown>,
+export function prepareJob<T>(
+  spec: JobSpec<T>,
   registry: JobRegistry = defaultRegistry,
   clock: Clock = systemClock,
 ): NewJob {
@@ -54,7 +54,7 @@ export function prepareJob(
   let args: unknown[];
   if ('target' in spec && typeof spec.target === 'function') {
     target = registry.nameOf(spec.target);
-    ({ method, args } = recordCall(spec.call as CallRecorder<unknown>));
+    ({ method, args } = recordCall(spec.call as CallRecorder<T>));
     ownMethod(spec.target, target, method); // fail at enqueue, not at run, for a method that is not the class's own
   } else {
     const call = spec.call as JobCall;
