@@ -1,0 +1,9 @@
+import { initial } from './001-initial.js';
+import type { Migration } from './migration.js';
+
+/** Every migration, oldest first. Append only; versions are 1, 2, 3, ... with no gaps. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([initial]);
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export type { Migration } from './migration.js';

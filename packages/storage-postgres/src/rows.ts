@@ -1,0 +1,131 @@
+import type { JobError, JobMetadata, JobProgress, JobRecord, JobStatus, MisfirePolicy, RetryPolicy, ScheduleRecord } from '@oddjob/core';
+
+/** A `jobs` row as pg parses it (timestamptz → Date, jsonb → value, uuid → string). */
+export interface JobRow {
+  id: string;
+  queue: string;
+  target: string;
+  method: string;
+  args: string;
+  status: JobStatus;
+  run_at: Date;
+  attempts: number;
+  max_attempts: number;
+  retry: RetryPolicy;
+  last_error: JobError | null;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: Date | null;
+  progress: JobProgress | null;
+  metadata: JobMetadata;
+  unique_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+/**
+ * The row as core's JobRecord. A lease exists only while the job is processing: finished rows keep
+ * their last token in the table (see record-outcomes.ts) but do not show it.
+ */
+export function toJobRecord(row: JobRow): JobRecord {
+  const leased = row.status === 'processing' && row.lease_token !== null && row.lease_owner !== null && row.lease_expires_at !== null;
+  return {
+    id: row.id,
+    queue: row.queue,
+    target: row.target,
+    method: row.method,
+    args: row.args,
+    status: row.status,
+    runAt: row.run_at,
+    attempts: row.attempts,
+    retry: row.retry,
+    lastError: row.last_error,
+    lease: leased ? { owner: row.lease_owner!, token: row.lease_token!, expiresAt: row.lease_expires_at! } : null,
+    progress: row.progress,
+    metadata: row.metadata,
+    uniqueKey: row.unique_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export interface ScheduleRow {
+  name: string;
+  cron: string;
+  time_zone: string;
+  target: string;
+  method: string;
+  args: string;
+  queue: string;
+  retry: RetryPolicy;
+  metadata: JobMetadata;
+  misfire: MisfirePolicy;
+  paused: boolean;
+  next_fire_at: Date | null;
+  last_fire_at: Date | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toScheduleRecord(row: ScheduleRow): ScheduleRecord {
+  return {
+    name: row.name,
+    cron: row.cron,
+    timeZone: row.time_zone,
+    target: row.target,
+    method: row.method,
+    args: row.args,
+    queue: row.queue,
+    retry: row.retry,
+    metadata: row.metadata,
+    misfire: row.misfire,
+    paused: row.paused,
+    nextFireAt: row.next_fire_at,
+    lastFireAt: row.last_fire_at,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Parameters $1..$13 of insert/update schedule, in column order. */
+export function scheduleParams(s: ScheduleRecord): unknown[] {
+  return [
+    s.name,
+    s.cron,
+    s.timeZone,
+    s.target,
+    s.method,
+    s.args,
+    s.queue,
+    jsonText(s.retry, 'schedule.retry'),
+    jsonText(s.metadata, 'schedule.metadata'),
+    jsonText(s.misfire, 'schedule.misfire'),
+    s.paused,
+    s.nextFireAt,
+    s.lastFireAt,
+  ];
+}
+
+/** `\u0000` in JSON text, not preceded by an escaped backslash. */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/;
+const NUL_ESCAPE_GLOBAL = new RegExp(NUL_ESCAPE.source, 'g');
+
+/**
+ * JSON text for a jsonb column. jsonb cannot hold the character U+0000; rather than have the database
+ * reject a batch with a vague message, say which value holds it.
+ */
+export function jsonText(value: unknown, what: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON`);
+  if (NUL_ESCAPE.test(text)) throw new TypeError(`${what} contains the character U+0000, which PostgreSQL jsonb cannot store`);
+  return text;
+}
+
+/** A stored error must never be refused (that would lose the outcome): U+0000 becomes U+FFFD. */
+export function errorJson(error: JobError): string {
+  return JSON.stringify(error).replace(NUL_ESCAPE_GLOBAL, '$1\\ufffd');
+}

@@ -1,0 +1,50 @@
+import type { Statement } from '../db.js';
+import { cancelJob, countJobs, getJob, listJobs, notifyQueues, purgeExpired, purgeJobs, requeueJob } from './admin.js';
+import { claim } from './claim.js';
+import { sqlContext } from './context.js';
+import { extendLeases, reportProgress } from './extend-leases.js';
+import { insertJobs, lookupHolders } from './insert-jobs.js';
+import { recordOutcomes } from './record-outcomes.js';
+import {
+  deleteSchedule,
+  getSchedule,
+  insertSchedule,
+  listDueSchedules,
+  listSchedules,
+  updateSchedule,
+} from './schedules.js';
+
+const BUILDERS = {
+  insertJobs,
+  lookupHolders,
+  claim,
+  recordOutcomes,
+  extendLeases,
+  reportProgress,
+  getJob,
+  listJobs,
+  countJobs,
+  cancelJob,
+  requeueJob,
+  purgeJobs,
+  purgeExpired,
+  notifyQueues,
+  insertSchedule,
+  getSchedule,
+  listSchedules,
+  updateSchedule,
+  deleteSchedule,
+  listDueSchedules,
+} as const;
+
+export type Statements = { readonly [K in keyof typeof BUILDERS]: Statement };
+
+/** Every statement of a store, built once for its schema. */
+export function buildStatements(schema: string): Statements {
+  const ctx = sqlContext(schema);
+  const out: Partial<Record<keyof typeof BUILDERS, Statement>> = {};
+  for (const [key, build] of Object.entries(BUILDERS)) out[key as keyof typeof BUILDERS] = build(ctx);
+  return out as Statements;
+}
+
+export { channelName } from './context.js';

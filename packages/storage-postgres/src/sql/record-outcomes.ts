@@ -1,0 +1,50 @@
+import type { Statement } from '../db.js';
+import { NOW_SQL, type SqlContext } from './context.js';
+
+/**
+ * Completion: N outcomes (done / retry / failed / released) in one statement, because executors
+ * finish jobs in bursts and a round trip per job would cap throughput at the network's latency.
+ *
+ * - Fencing: a row is written only if it is still `processing` under the very token the outcome
+ *   carries and that lease has not expired. An executor that lost its lease (expired and claimed by
+ *   another, or cancelled) changes nothing; its outcome comes back as lease-lost (not in `applied`).
+ * - Finished rows keep their lease token (claim replaces it, cancel/reap/requeue clear it), which
+ *   makes this statement safe to re-run after a dropped connection: on a retry ($7 true), a row that
+ *   already shows this outcome's result under this token was written by the earlier try, and is
+ *   reported as applied instead of lost. `already` reads the statement's snapshot, where rows that
+ *   `applied` updates are still `processing`, so the two never overlap.
+ * - 'released' gives the attempt back (attempts - 1) and makes the job claimable now.
+ * - The store never puts one job twice in a batch (an UPDATE ... FROM applies one of them only).
+ *
+ * $1 now, $2 ids, $3 tokens, $4 kinds, $5 errors (json text or NULL), $6 retry run_at, $7 retrying.
+ */
+export function recordOutcomes({ s, statement }: SqlContext): Statement {
+  return statement(
+    'record_outcomes',
+    `WITH o AS (
+       SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS o(id, token, kind, error, run_at)
+     ), applied AS (
+       UPDATE ${s}.jobs j
+          SET status = CASE o.kind WHEN 'released' THEN CASE WHEN j.attempts > 1 THEN 'retry' ELSE 'new' END
+                                   ELSE o.kind END,
+              attempts = CASE o.kind WHEN 'released' THEN j.attempts - 1 ELSE j.attempts END,
+              last_error = CASE WHEN o.kind IN ('retry', 'failed') THEN o.error::jsonb ELSE j.last_error END,
+              run_at = CASE o.kind WHEN 'retry' THEN o.run_at WHEN 'released' THEN ${NOW_SQL} ELSE j.run_at END,
+              finished_at = CASE WHEN o.kind IN ('done', 'failed') THEN ${NOW_SQL} ELSE j.finished_at END,
+              updated_at = ${NOW_SQL}
+         FROM o
+        WHERE j.id = o.id AND j.lease_token = o.token
+          AND j.status = 'processing' AND j.lease_expires_at > ${NOW_SQL}
+       RETURNING j.id, j.queue, o.kind
+     ), already AS (
+       SELECT j.id, j.queue, o.kind
+         FROM o JOIN ${s}.jobs j ON j.id = o.id AND j.lease_token = o.token
+        WHERE $7::boolean
+          AND (j.status = o.kind OR (o.kind = 'released' AND j.status IN ('new', 'retry')))
+     )
+     SELECT id, queue, kind FROM applied
+     UNION ALL
+     SELECT id, queue, kind FROM already`,
+  );
+}

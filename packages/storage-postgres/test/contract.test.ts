@@ -1,0 +1,39 @@
+import * as testing from '@oddjob/core/testing';
+import { describeStorageContract, type HarnessFactory } from '@oddjob/core/testing';
+import pg from 'pg';
+import { openTestStore, PG_URL, requirePostgres } from './pg-helpers.js';
+
+const harness: HarnessFactory = async (clock) => {
+  const { store, schema, close } = await openTestStore({ clock, schema: undefined });
+  return {
+    writer: store,
+    manager: store,
+    admin: store,
+    schedules: store,
+    // Garbage in the args column, the way a bad write or a hand edit would leave it.
+    corruptJobArgs: async (jobId) => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await client.query(`UPDATE ${pg.escapeIdentifier(schema)}.jobs SET args = '{"json":[1,2' WHERE id = $1`, [jobId]);
+      } finally {
+        await client.end();
+      }
+    },
+    close,
+  };
+};
+
+describe('postgres', function () {
+  before(async function () {
+    await requirePostgres(this);
+  });
+
+  describeStorageContract('postgres', harness);
+
+  // The schedule half of the contract, once core exports it from @oddjob/core/testing.
+  const scheduleContract = (testing as Record<string, unknown>).describeScheduleStoreContract as
+    | ((name: string, create: HarnessFactory) => void)
+    | undefined;
+  if (scheduleContract) scheduleContract('postgres', harness);
+});
