@@ -1,0 +1,47 @@
+import sql from 'mssql';
+import { StoreSetupError } from '@oddjob/core';
+import type { SchemaNames } from './identifiers.js';
+import { LATEST_VERSION, migrationBody, MIGRATION_LOCK_FAILED, SCHEMA_TOO_NEW } from './migrations.js';
+import type { StatementRunner } from './runner.js';
+import { schemaVersion } from './statements.js';
+import { errorNumbers } from './transient.js';
+
+/**
+ * Applies missing migrations: the migration batch runs in one transaction of our own (the applock it
+ * takes is owned by that transaction and released by its commit or rollback). A deadlock or dropped
+ * connection retries the whole transaction.
+ */
+export async function applyMigrations(runner: StatementRunner, names: SchemaNames): Promise<number> {
+  try {
+    await runner.transaction((tx) => new sql.Request(tx).batch(migrationBody(names)));
+  } catch (err) {
+    const numbers = errorNumbers(err);
+    if (numbers.includes(SCHEMA_TOO_NEW)) {
+      throw new StoreSetupError(`schema "${names.schema}" was migrated by a newer @oddjob/storage-sqlserver (this one knows up to version ${LATEST_VERSION}); refusing to use it`, { cause: err });
+    }
+    if (numbers.includes(MIGRATION_LOCK_FAILED)) {
+      throw new StoreSetupError(`another process held the migration lock on schema "${names.schema}" for over 60 s`, { cause: err });
+    }
+    throw new StoreSetupError(`migrating schema "${names.schema}" failed: ${(err as Error).message}`, { cause: err });
+  }
+  return readSchemaVersion(runner, names);
+}
+
+export async function readSchemaVersion(runner: StatementRunner, names: SchemaNames): Promise<number> {
+  const result = await runner.run<{ version: number }>(schemaVersion(names));
+  return result.recordset?.[0]?.version ?? 0;
+}
+
+/** For 'verify' mode: the schema must be exactly at this library's version. */
+export async function verifySchemaVersion(runner: StatementRunner, names: SchemaNames): Promise<void> {
+  const version = await readSchemaVersion(runner, names);
+  if (version > LATEST_VERSION) {
+    throw new StoreSetupError(`schema "${names.schema}" is at version ${version}, newer than this library's ${LATEST_VERSION}; upgrade @oddjob/storage-sqlserver`);
+  }
+  if (version < LATEST_VERSION) {
+    throw new StoreSetupError(
+      `schema "${names.schema}" is at version ${version}, this library needs ${LATEST_VERSION}: apply the migrations (print them with ` +
+        `"npx oddjob-sqlserver-migrations --schema ${names.schema}") or open the store with migrations: 'apply'`,
+    );
+  }
+}
