@@ -43,7 +43,7 @@ export function cancelJob({ s, statement }: SqlContext): Statement {
   return statement(
     'cancel_job',
     `UPDATE ${s}.jobs
-        SET status = 'cancelled', lease_token = NULL, finished_at = ${NOW_SQL}, updated_at = ${NOW_SQL}
+        SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = ${NOW_SQL}, updated_at = ${NOW_SQL}
       WHERE id = $2 AND status IN ('new', 'processing', 'retry')
      RETURNING id`,
   );

@@ -34,6 +34,7 @@ export function claim({ s, statement }: SqlContext): Statement {
           SET status = 'failed',
               last_error = jsonb_build_object('name', $8::text, 'message', $6::text || j.lease_owner || $7::text),
               lease_token = NULL,
+              lease_expires_at = NULL,
               finished_at = ${NOW_SQL},
               updated_at = ${NOW_SQL}
         WHERE j.id IN (SELECT id FROM ${s}.jobs

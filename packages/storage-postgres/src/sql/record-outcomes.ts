@@ -6,7 +6,9 @@ import { NOW_SQL, type SqlContext } from './context.js';
  * finish jobs in bursts and a round trip per job would cap throughput at the network's latency.
  *
  * - Fencing: a row is written only if it is still `processing` under the very token the outcome
- *   carries and that lease has not expired. An executor that lost its lease (expired and claimed by
+ *   carries and that lease has not expired. "Processing" is tested as `lease_expires_at > now`
+ *   (the column is NULL in every other status, see the migration) so that the plan is a primary-key
+ *   lookup per outcome rather than a walk of the lease index. An executor that lost its lease (expired and claimed by
  *   another, or cancelled) changes nothing; its outcome comes back as lease-lost (not in `applied`).
  * - Finished rows keep their lease token (claim replaces it, cancel/reap/requeue clear it), which
  *   makes this statement safe to re-run after a dropped connection: on a retry ($7 true), a row that
@@ -32,10 +34,11 @@ export function recordOutcomes({ s, statement }: SqlContext): Statement {
               last_error = CASE WHEN o.kind IN ('retry', 'failed') THEN o.error::jsonb ELSE j.last_error END,
               run_at = CASE o.kind WHEN 'retry' THEN o.run_at WHEN 'released' THEN ${NOW_SQL} ELSE j.run_at END,
               finished_at = CASE WHEN o.kind IN ('done', 'failed') THEN ${NOW_SQL} ELSE j.finished_at END,
+              lease_expires_at = NULL,
               updated_at = ${NOW_SQL}
          FROM o
         WHERE j.id = o.id AND j.lease_token = o.token
-          AND j.status = 'processing' AND j.lease_expires_at > ${NOW_SQL}
+          AND j.lease_expires_at > ${NOW_SQL}
        RETURNING j.id, j.queue, o.kind
      ), already AS (
        SELECT j.id, j.queue, o.kind
