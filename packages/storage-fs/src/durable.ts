@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The error code of a failed fs call ('ENOENT', 'EEXIST', ...), or undefined. */
+export function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+export function isMissing(err: unknown): boolean {
+  return errnoCode(err) === 'ENOENT';
+}
+
+let counter = 0;
+const processTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/** A name in tmp/ no other writer (in this or another process) will pick. */
+export function tempName(tmpDir: string): string {
+  return join(tmpDir, `${processTag}-${(counter++).toString(36)}`);
+}
+
+/**
+ * Writes `text` to a fresh file in tmp/ and fsyncs it, so that once it is renamed into place its
+ * content is on disk before its name is (the name's directory is fsynced by the caller afterwards).
+ */
+export async function writeTemp(tmpDir: string, text: string): Promise<string> {
+  const path = tempName(tmpDir);
+  const fh = await open(path, 'wx');
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.datasync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw err;
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  return path;
+}
+
+export async function unlinkQuietly(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
+}
+
+/**
+ * fsyncs directories, coalescing concurrent requests: a caller whose rename happened while an fsync
+ * of that directory was already running waits for the next one (the running one may have started
+ * before its rename), and every caller that arrives meanwhile shares that next fsync. Under load
+ * this turns N fsyncs of one directory into about two.
+ */
+export class DirSyncer {
+  private readonly dirs = new Map<string, DirState>();
+  private closed = false;
+
+  async sync(dir: string): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    let state = this.dirs.get(dir);
+    if (!state) this.dirs.set(dir, (state = new DirState(dir)));
+    return state.request();
+  }
+
+  async syncAll(dirs: Iterable<string>): Promise<void> {
+    await Promise.all([...new Set(dirs)].map((d) => this.sync(d)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.dirs.values()].map((s) => s.close()));
+    this.dirs.clear();
+  }
+}
+
+class DirState {
+  private handle: Promise<FileHandle> | undefined;
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  request(): Promise<void> {
+    if (!this.running) return (this.running = this.run());
+    // One is in flight: queue (or join) the one that starts after it.
+    this.next ??= this.running.catch(() => undefined).then(() => {
+      this.next = undefined;
+      return (this.running = this.run());
+    });
+    return this.next;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      // The directory's handle is kept open: fsync on any descriptor of a directory flushes it.
+      this.handle ??= open(this.dir, 'r');
+      const fh = await this.handle.catch((err) => {
+        this.handle = undefined;
+        throw err;
+      });
+      await fh.sync();
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await this.next?.catch(() => undefined);
+    const h = this.handle;
+    this.handle = undefined;
+    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+  }
+}
