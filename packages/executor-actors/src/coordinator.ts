@@ -14,7 +14,8 @@ import {
 } from '@oddjob/core';
 import type { ActorRef, Behaviour } from './actors.js';
 import { Backoff } from './backoff.js';
-import type { CoordinatorMessage, LayerMessage, RecordedWrite, RunResult, WorkerMessage } from './messages.js';
+import type { CoordinatorMessage, LayerMessage, PendingWrite, RecordedWrite, RunResult, WorkerMessage } from './messages.js';
+import { ResultInbox } from './result-inbox.js';
 import type { ResolvedQueueOptions } from './options.js';
 import { RunningJob } from './running-job.js';
 
@@ -110,6 +111,9 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
   private sweepTimer: NodeJS.Timeout | null = null;
   private onDrained: (() => void) | null = null;
   private readonly hooksInFlight = new Set<Promise<unknown>>();
+  /** Outcomes decided during the current message, sent to the layer as one 'record' at its end. */
+  private outbox: PendingWrite[] = [];
+  private inbox!: ResultInbox;
 
   constructor(init: CoordinatorInit) {
     this.queue = init.queue;
@@ -153,8 +157,14 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
   /** @internal Called once by the shell after spawning the actors, before any message. */
   attach(links: { self: ActorRef<CoordinatorMessage>; layer: ActorRef<LayerMessage>; workers: ActorRef<WorkerMessage>[] }): void {
     this.self = links.self;
+    this.inbox = new ResultInbox(links.self);
     this.layer = links.layer;
     this.workers = links.workers;
+  }
+
+  /** @internal The inbox the queue's workers post results to. */
+  get results(): ResultInbox {
+    return this.inbox;
   }
 
   /** @internal Starts the pulse and sweep timers and looks for work at once. */
@@ -206,9 +216,13 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       case 'fetch-failed':
         this.onFetchFailed(msg.error);
         return;
-      case 'result':
-        this.onResult(msg.run, msg.result);
+      case 'results': {
+        for (const { run, result } of this.inbox.take()) this.onResult(run, result);
+        this.sendWrites();
+        if (this.coordinatorState === 'running') this.maybeFetch(false);
+        else this.checkDrained();
         return;
+      }
       case 'recorded':
         this.onRecorded(msg.writes);
         return;
@@ -266,6 +280,7 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       this.runs.set(job.id, run);
       this.workers[worker]!.tell({ kind: 'run', run });
     }
+    this.sendWrites();
     if (this.coordinatorState !== 'running') {
       this.checkDrained();
       return;
@@ -300,8 +315,6 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       const cause = run.abortReason === 'timeout' ? run.abortedWith! : result.error;
       this.write(run, this.decideFailure(job, cause, run));
     }
-    if (this.coordinatorState === 'running') this.maybeFetch(false);
-    else this.checkDrained();
   }
 
   /** Retry or fail, from the job's own retry policy. */
@@ -322,7 +335,14 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
 
   private write(run: RunningJob, outcome: JobOutcome): void {
     this.writesInFlight++;
-    this.layer.tell({ kind: 'record', write: { run, outcome, replyTo: this.self } });
+    this.outbox.push({ run, outcome, replyTo: this.self });
+  }
+
+  private sendWrites(): void {
+    if (this.outbox.length === 0) return;
+    const writes = this.outbox;
+    this.outbox = [];
+    this.layer.tell({ kind: 'record', writes });
   }
 
   private onRecorded(writes: RecordedWrite[]): void {

@@ -46,8 +46,8 @@ export type CoordinatorMessage =
   | { kind: 'fetched'; jobs: ClaimedJob[]; asked: number }
   /** A claim failed (storage unreachable): back off. */
   | { kind: 'fetch-failed'; error: unknown }
-  /** A worker finished (or skipped) a run. */
-  | { kind: 'result'; run: RunningJob; result: RunResult }
+  /** Workers finished (or skipped) runs: take them from the ResultInbox (see result-inbox.ts). */
+  | { kind: 'results' }
   /** The layer wrote these outcomes; hooks may run for the 'ok' ones. */
   | { kind: 'recorded'; writes: RecordedWrite[] }
   /** A lease renewal came back; `at` is the clock time it was asked at. */
@@ -62,8 +62,8 @@ export type CoordinatorMessage =
 export type LayerMessage =
   /** Claim jobs; the answer goes to `replyTo` as 'fetched' or 'fetch-failed'. */
   | { kind: 'fetch'; request: ClaimRequest; replyTo: ActorRef<CoordinatorMessage> }
-  /** Queue an outcome for the next batched write. */
-  | { kind: 'record'; write: PendingWrite }
+  /** Queue outcomes for the next batched write. */
+  | { kind: 'record'; writes: PendingWrite[] }
   /** Write everything queued so far in one `recordOutcomes` call (self-sent, so it follows the queued records). */
   | { kind: 'flush' }
   /** A batch write came back. */

@@ -56,7 +56,7 @@ export class QueueLayer implements Behaviour<LayerMessage> {
         return;
       }
       case 'record':
-        this.buffer.push(msg.write);
+        for (const w of msg.writes) this.buffer.push(w);
         this.scheduleFlush();
         return;
       case 'flush':

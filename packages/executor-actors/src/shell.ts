@@ -161,6 +161,7 @@ export class JobExecutorShell {
     const serial = ++this.actorSerial;
     const ref = this.system.spawn<CoordinatorMessage>(`coordinator-${name}-${serial}`, coordinator);
     const workers: ActorRef<WorkerMessage>[] = [];
+    coordinator.attach({ self: ref, layer: this.layerRef, workers });
     for (let i = 0; i < resolved.workers; i++) {
       const worker = new JobWorker({
         index: i,
@@ -168,12 +169,11 @@ export class JobExecutorShell {
         containers: this.containers,
         clock: this.clock,
         logger,
-        coordinator: ref,
+        results: coordinator.results,
         layer: this.layerRef,
       });
       workers.push(this.system.spawn<WorkerMessage>(`worker-${name}-${serial}-${i}`, worker));
     }
-    coordinator.attach({ self: ref, layer: this.layerRef, workers });
     this.queues.set(name, { name, coordinator, ref, workers });
     coordinator.start();
     this.logger.info({ queue: name, ...resolved }, 'oddjob: queue started');

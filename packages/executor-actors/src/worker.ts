@@ -1,7 +1,8 @@
 import { deserializeArgs, type Clock, type IContainerFactory, type IJobScope, type JobLogger, type JobRegistry } from '@oddjob/core';
 import type { ActorRef, Behaviour } from './actors.js';
 import { RunContext } from './job-context.js';
-import type { CoordinatorMessage, LayerMessage, RunResult, WorkerMessage } from './messages.js';
+import type { LayerMessage, RunResult, WorkerMessage } from './messages.js';
+import type { ResultInbox } from './result-inbox.js';
 
 /**
  * A worker's life:
@@ -20,7 +21,8 @@ export interface WorkerDeps {
   containers: IContainerFactory;
   clock: Clock;
   logger: JobLogger;
-  coordinator: ActorRef<CoordinatorMessage>;
+  /** Where results go: the coordinator's batching inbox. */
+  results: ResultInbox;
   layer: ActorRef<LayerMessage>;
 }
 
@@ -38,7 +40,7 @@ export class JobWorker implements Behaviour<WorkerMessage> {
     if (run.abortReason !== null) {
       // Aborted while it waited (shutdown, lost lease): never start it.
       run.state = 'finished';
-      this.deps.coordinator.tell({ kind: 'result', run, result: { kind: 'skipped' } });
+      this.deps.results.post(run, { kind: 'skipped' });
       return;
     }
     this.state = 'busy';
@@ -77,7 +79,7 @@ export class JobWorker implements Behaviour<WorkerMessage> {
     }
     run.state = 'finished';
     this.state = 'idle';
-    this.deps.coordinator.tell({ kind: 'result', run, result });
+    this.deps.results.post(run, result);
   }
 }
 
