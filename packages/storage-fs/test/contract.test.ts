@@ -1,0 +1,20 @@
+import { describeStorageContract } from '@oddjob/core/testing';
+import { FileJobStore } from '../src/index.js';
+import { corruptJobArgs, removeDir, tempDir } from './helpers.js';
+
+describeStorageContract('fs', async (clock) => {
+  const dir = await tempDir();
+  // Retention off: the suite moves the clock by days and expects finished jobs to stay until purged.
+  const store = await FileJobStore.open({ dir, create: true, clock, retention: false });
+  return {
+    writer: store,
+    manager: store,
+    admin: store,
+    schedules: store,
+    corruptJobArgs: (jobId) => corruptJobArgs(dir, jobId),
+    close: async () => {
+      await store.close();
+      await removeDir(dir);
+    },
+  };
+});
