@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import { describeStorageContract } from '@oddjob/core/testing';
+import { SqlServerJobStore } from '../src/index.js';
+
+/**
+ * The core storage contract against a real SQL Server, when ODDJOB_MSSQL_URL names one
+ * (e.g. mssql://sa:Passw0rd!@127.0.0.1:1433/master?encrypt=true&trustServerCertificate=true).
+ * Every test gets its own schema, dropped when the test ends. Without the variable the suite is
+ * reported as skipped, with the reason, in one line.
+ */
+const url = process.env.ODDJOB_MSSQL_URL;
+
+if (url) {
+  describeStorageContract('sqlserver', async (clock) => {
+    const schema = `oddjob_test_${randomBytes(6).toString('hex')}`;
+    const store = await SqlServerJobStore.open({ connection: url, schema, clock, pool: { max: 10 } });
+    return store.harness();
+  });
+} else {
+  const reason = 'storage contract: sqlserver SKIPPED: ODDJOB_MSSQL_URL is not set (no SQL Server on this machine; see packages/storage-sqlserver/README.md)';
+  console.log(reason);
+  describe('storage contract: sqlserver', function () {
+    it.skip(reason);
+  });
+}

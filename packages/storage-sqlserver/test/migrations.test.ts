@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { LATEST_VERSION, migrationBody, migrationChecksum, migrationScript, MIGRATIONS, schemaNames } from '../src/index.js';
+import { applockResource, renderStatement } from '../src/migrations.js';
+
+/**
+ * Released migrations are append-only: their text is pinned here. Changing one of these checksums
+ * means a database that already applied it would silently differ from a new one: add a migration.
+ */
+const PINNED: Record<number, string> = {
+  1: '050073c4fbdcb720f71efb8809e65c2530fec56b75d62b14edf8ebe938f10932',
+};
+
+describe('sqlserver: migrations', function () {
+  it('are numbered 1, 2, 3, ... with no gaps, each named and non-empty', function () {
+    MIGRATIONS.forEach((m, i) => {
+      expect(m.version).to.equal(i + 1);
+      expect(m.name).to.be.a('string').and.not.empty;
+      expect(m.statements.length).to.be.greaterThan(0);
+    });
+    expect(LATEST_VERSION).to.equal(MIGRATIONS.length);
+  });
+
+  it('are append-only: every released migration still has its pinned checksum', function () {
+    for (const m of MIGRATIONS) {
+      const pinned = PINNED[m.version];
+      expect(pinned, `migration ${m.version} has no pinned checksum: add it to PINNED when you release it`).to.be.a('string');
+      expect(migrationChecksum(m), `migration ${m.version} was edited; add a new migration instead`).to.equal(pinned);
+    }
+  });
+
+  it('write only to the schema placeholder, never to a hard-coded schema', function () {
+    for (const m of MIGRATIONS) {
+      for (const s of m.statements) {
+        expect(s).to.match(/\{schema\}\.\[/);
+        expect(s).to.not.match(/\bdbo\./i);
+        expect(renderStatement(s, schemaNames('abc'))).to.not.contain('{schema}');
+      }
+    }
+  });
+
+  it('apply each migration under the applock, after the newer-version check, guarded by the ledger', function () {
+    const names = schemaNames('tenant_a');
+    const body = migrationBody(names);
+    const lock = body.indexOf('sp_getapplock');
+    expect(lock).to.be.greaterThan(-1);
+    expect(body).to.contain(`@Resource = N'${applockResource(names)}'`);
+    expect(body).to.contain("@LockOwner = 'Transaction'");
+    expect(body).to.match(/IF @lock < 0 THROW 51000/);
+    const newer = body.indexOf(`WHERE version > ${LATEST_VERSION}) THROW 51001`);
+    expect(newer).to.be.greaterThan(lock);
+    let previous = newer;
+    for (const m of MIGRATIONS) {
+      const guard = body.indexOf(`IF NOT EXISTS (SELECT 1 FROM [tenant_a].[migrations] WHERE version = ${m.version})`);
+      const ledger = body.indexOf(`VALUES (${m.version}, `);
+      expect(guard, `guard of ${m.version}`).to.be.greaterThan(previous);
+      expect(ledger, `ledger row of ${m.version}`).to.be.greaterThan(guard);
+      for (const s of m.statements) {
+        const at = body.indexOf(`EXEC(N'${renderStatement(s, names).replace(/'/g, "''")}')`);
+        expect(at, 'statement inside its guarded block').to.be.greaterThan(guard).and.lessThan(ledger);
+      }
+      previous = ledger;
+    }
+  });
+
+  it('print as one transactional batch a DBA can run by hand', function () {
+    const script = migrationScript(schemaNames('jobs'));
+    expect(script).to.not.match(/^\s*GO\s*$/im); // one batch: the transaction cannot be split
+    expect(script.indexOf('BEGIN TRANSACTION')).to.be.lessThan(script.indexOf('sp_getapplock'));
+    expect(script.indexOf('COMMIT TRANSACTION')).to.be.greaterThan(script.lastIndexOf('INSERT INTO [jobs].[migrations]'));
+    expect(script).to.contain('ROLLBACK TRANSACTION');
+    expect(script).to.contain("EXEC(N'CREATE SCHEMA [jobs]')");
+  });
+
+  it("quote the DDL inside EXEC(N'...') so that it reads back exactly as written", function () {
+    const names = schemaNames('s');
+    const body = migrationBody(names);
+    const inner = [...body.matchAll(/EXEC\(N'((?:[^']|'')*)'\);/g)].map((m) => m[1]!.replace(/''/g, "'"));
+    const expected = [
+      'CREATE SCHEMA [s]',
+      inner[1]!, // the ledger table, checked by the line below
+      ...MIGRATIONS.flatMap((m) => m.statements.map((st) => renderStatement(st, names))),
+    ];
+    expect(inner[1]).to.match(/^CREATE TABLE \[s\]\.\[migrations\]/);
+    expect(inner).to.deep.equal(expected);
+  });
+});
