@@ -49,6 +49,15 @@ export const DEFAULT_TIME_ZONE = 'UTC';
 const SCAN_LIMIT = 10_000;
 
 /**
+ * Parsing is the dear part (Intl builds a formatter per zone check, cron-parser ~0.1 ms a parse), and
+ * a scheduler reads the same few schedules every second: checked zones and bound schedules are
+ * remembered. Zones are a closed set (only valid names are kept); schedules are kept LRU.
+ */
+const zones = new Map<string, string>();
+const bound = new Map<string, CronSchedule>();
+const BOUND_CACHE_SIZE = 5000;
+
+/**
  * Checks an IANA zone name and answers its canonical spelling ('utc' → 'UTC', 'europe/berlin' →
  * 'Europe/Berlin'). Offsets such as '+02:00' or 'UTC+2' are refused: they have no DST rules, and
  * cron-parser and Intl disagree about them.
@@ -58,11 +67,16 @@ export function normalizeTimeZone(timeZone: unknown): string {
   if (typeof timeZone !== 'string' || timeZone.trim().length === 0) {
     throw new InvalidOptionError('timeZone', 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"');
   }
+  const known = zones.get(timeZone);
+  if (known !== undefined) return known;
+  let canonical: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
     throw new InvalidOptionError('timeZone', `"${timeZone}" is not a known IANA time zone name (e.g. "Europe/Berlin", "UTC")`);
   }
+  zones.set(timeZone, canonical);
+  return canonical;
 }
 
 /**
@@ -89,8 +103,14 @@ export function checkExpressionShape(expression: unknown): string {
   return text;
 }
 
-/** A cron expression bound to a time zone. Immutable; iterates forward from whatever it is asked. */
+/**
+ * A cron expression bound to a time zone; iterates forward from whatever it is asked. Its methods are
+ * synchronous and reuse one parsed cron-parser iterator (reset at each call), which is safe because
+ * nothing else can run between the reset and the last step.
+ */
 export class CronSchedule {
+  private parsed: CronExpression | undefined;
+
   private constructor(
     readonly expression: string,
     readonly timeZone: string,
@@ -103,6 +123,20 @@ export class CronSchedule {
    * cron expression and is refused here: one-off schedules have no arithmetic.
    */
   static of(expression: string, timeZone: string, seed: string): CronSchedule {
+    const key = `${String(expression)}\u0000${String(timeZone)}\u0000${seed}`;
+    const cached = bound.get(key);
+    if (cached !== undefined) {
+      bound.delete(key); // re-inserted below: Map order is the LRU order
+      bound.set(key, cached);
+      return cached;
+    }
+    const schedule = CronSchedule.bind(expression, timeZone, seed);
+    bound.set(key, schedule);
+    if (bound.size > BOUND_CACHE_SIZE) bound.delete(bound.keys().next().value!);
+    return schedule;
+  }
+
+  private static bind(expression: string, timeZone: string, seed: string): CronSchedule {
     const text = checkExpressionShape(expression);
     if (text === ONCE) throw new InvalidOptionError('cron', '"@once" has no recurring fire times');
     const zone = normalizeTimeZone(timeZone);
@@ -169,6 +203,11 @@ export class CronSchedule {
   }
 
   private iterate(currentDate: Date): CronExpression {
-    return CronExpressionParser.parse(this.expression, { tz: this.timeZone, currentDate, hashSeed: this.seed });
+    if (this.parsed === undefined) {
+      this.parsed = CronExpressionParser.parse(this.expression, { tz: this.timeZone, currentDate, hashSeed: this.seed });
+    } else {
+      this.parsed.reset(currentDate);
+    }
+    return this.parsed;
   }
 }
