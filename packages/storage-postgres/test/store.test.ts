@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { PostgresJobStore } from '../src/index.js';
+import { dropSchema, openTestStore, PG_URL, requirePostgres, uniqueSchema } from './pg-helpers.js';
+
+describe('postgres store without an injected clock', function () {
+  before(async function () {
+    await requirePostgres(this);
+  });
+
+  it("uses the database's now() for runAt, leases and finished times", async function () {
+    const t = await openTestStore();
+    try {
+      const { rows } = await t.store.pool.query<{ now: Date }>('SELECT now() AS now');
+      const dbNow = rows[0]!.now.getTime();
+      const id = await t.store.adder().addJob({ target: 't', method: 'run', args: [] });
+      const [job] = await t.store.getJobs({ queues: ['default'], limit: 1, owner: 'o', leaseMs: 60_000 });
+      expect(job!.id).to.equal(id);
+      // Generous bounds: only that the times come from the server clock and the lease length is added.
+      expect(job!.runAt.getTime()).to.be.within(dbNow - 60_000, dbNow + 60_000);
+      expect(job!.lease.expiresAt.getTime() - job!.updatedAt.getTime()).to.equal(60_000);
+      expect(await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: id, token: job!.lease.token } }])).to.deep.equal(['ok']);
+      expect((await t.store.getJob(id))!.finishedAt).to.be.instanceOf(Date);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('works on a pool it was given, and leaves that pool open on close', async function () {
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 3 });
+    const schema = uniqueSchema('pool');
+    try {
+      const store = await PostgresJobStore.open({ connection: pool, schema });
+      const id = await store.adder().addJob({ target: 't', method: 'run', args: [1] });
+      expect((await store.getJob(id))!.status).to.equal('new');
+      await store.close();
+      await store.close(); // twice is harmless
+      expect((await pool.query('SELECT 1 AS one')).rows[0].one).to.equal(1);
+    } finally {
+      await pool.end();
+      await dropSchema(schema);
+    }
+  });
+
+  it('two stores in different schemas of one database do not see each other', async function () {
+    const a = await openTestStore();
+    const b = await openTestStore();
+    try {
+      await a.store.adder().addJob({ target: 't', method: 'run', args: [] });
+      expect(await b.store.getJobs({ queues: ['default'], limit: 10, owner: 'o', leaseMs: 1000 })).to.have.length(0);
+      expect(await a.store.getJobs({ queues: ['default'], limit: 10, owner: 'o', leaseMs: 1000 })).to.have.length(1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
