@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import { prepareJob, type NewJob } from '@oddjob/core';
+import { schemaNames, SqlServerJobWriter, JOBS_PER_STATEMENT, type SqlServerContext } from '../src/index.js';
+import type { BuiltStatement } from '../src/statements.js';
+
+/**
+ * The writer's own logic (batch dedupe, chunking, answers, key races) against a stand-in for the
+ * server that applies insertJobs the way its SQL says: skip a row whose id exists or whose key is held,
+ * then report the chunk's present ids and key holders.
+ */
+class FakeServer {
+  rows = new Map<string, string | null>(); // id -> unique key
+  statements: BuiltStatement[] = [];
+  transactions = 0;
+  /** Throw a duplicate-key error this many times first (another writer won a race). */
+  raceErrors = 0;
+
+  ctx(): SqlServerContext {
+    const runner = {
+      run: async (s: BuiltStatement) => this.run(s),
+      transaction: async <T>(work: (tx: unknown) => Promise<T>) => {
+        this.transactions++;
+        return work({});
+      },
+    };
+    return { names: schemaNames('w'), runner: runner as unknown as SqlServerContext['runner'] };
+  }
+
+  private async run(s: BuiltStatement) {
+    this.statements.push(s);
+    if (this.raceErrors > 0) {
+      this.raceErrors--;
+      throw Object.assign(new Error('Cannot insert duplicate key row'), { number: 2601 });
+    }
+    const p = new Map(s.params.map((x) => [x.name, x.value]));
+    const count = s.params.filter((x) => /^id\d+$/.test(x.name)).length;
+    const held = () => new Map([...this.rows].filter(([, k]) => k !== null).map(([id, k]) => [k!, id]));
+    for (let i = 0; i < count; i++) {
+      const id = p.get(`id${i}`) as string;
+      const key = p.get(`uk${i}`) as string | null;
+      if (!this.rows.has(id) && (key === null || !held().has(key))) this.rows.set(id, key);
+    }
+    const ids = new Set(Array.from({ length: count }, (_, i) => p.get(`id${i}`)));
+    const keys = new Set(Array.from({ length: count }, (_, i) => p.get(`uk${i}`)).filter((k) => k !== null));
+    const out = [...this.rows].filter(([id, k]) => ids.has(id) || (k !== null && keys.has(k))).map(([id, k]) => ({ id, unique_key: k }));
+    return { recordsets: [out], recordset: out, rowsAffected: [0], output: {} };
+  }
+}
+
+const make = (n: number, uniqueKey?: string): NewJob => prepareJob({ call: { target: 't', method: 'run', args: [n] }, options: { uniqueKey } });
+
+describe('sqlserver: job writer', function () {
+  it('writes a batch in one statement and answers the ids in order', async function () {
+    const server = new FakeServer();
+    const jobs = [make(1), make(2), make(3)];
+    const ids = await new SqlServerJobWriter(server.ctx()).insertJobs(jobs);
+    expect(ids).to.deep.equal(jobs.map((j) => j.id));
+    expect(server.statements).to.have.length(1);
+    expect(server.transactions).to.equal(0);
+  });
+
+  it('answers the holder for a taken key, and the first job for a key repeated in the batch', async function () {
+    const server = new FakeServer();
+    const writer = new SqlServerJobWriter(server.ctx());
+    const [holder] = await writer.insertJobs([make(0, 'a')]);
+    const batch = [make(1, 'a'), make(2, 'b'), make(3, 'b'), make(4)];
+    const ids = await writer.insertJobs(batch);
+    expect(ids).to.deep.equal([holder, batch[1]!.id, batch[1]!.id, batch[3]!.id]);
+    expect(server.rows.size).to.equal(3);
+    // the repeated key was never sent: the statement carried three rows, not four
+    expect(server.statements[1]!.params.filter((p) => /^id\d+$/.test(p.name))).to.have.length(3);
+  });
+
+  it('splits a large batch into chunks run in one transaction', async function () {
+    const server = new FakeServer();
+    const jobs = Array.from({ length: JOBS_PER_STATEMENT * 2 + 1 }, (_, i) => make(i));
+    const ids = await new SqlServerJobWriter(server.ctx()).insertJobs(jobs);
+    expect(ids).to.deep.equal(jobs.map((j) => j.id));
+    expect(server.statements).to.have.length(3);
+    expect(server.transactions).to.equal(1);
+    for (const s of server.statements) expect(s.params.length).to.be.at.most(2000);
+  });
+
+  it('runs a chunk again after losing a unique-key race (2601) and then answers the holder', async function () {
+    const server = new FakeServer();
+    const rival = make(9, 'race');
+    server.rows.set(rival.id, 'race'); // committed by someone else while we were checking
+    server.raceErrors = 2;
+    const mine = make(1, 'race');
+    const [id] = await new SqlServerJobWriter(server.ctx()).insertJobs([mine]);
+    expect(id).to.equal(rival.id);
+    expect(server.statements).to.have.length(3);
+  });
+
+  it('is idempotent by id: writing the same job again stores it once', async function () {
+    const server = new FakeServer();
+    const job = make(1);
+    const writer = new SqlServerJobWriter(server.ctx());
+    await writer.insertJobs([job]);
+    expect(await writer.insertJobs([job])).to.deep.equal([job.id]);
+    expect(server.rows.size).to.equal(1);
+  });
+
+  it('refuses a tx that is not an mssql Transaction, and a target too long for its column', async function () {
+    const writer = new SqlServerJobWriter(new FakeServer().ctx());
+    let thrown: unknown;
+    try {
+      await writer.insertJobs([make(1)], {} as never);
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as { option?: string }).option).to.equal('tx');
+    thrown = undefined;
+    try {
+      await writer.insertJobs([{ ...make(1), target: 'x'.repeat(201) }]);
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as { option?: string }).option).to.equal('target');
+  });
+});
