@@ -1,0 +1,70 @@
+/**
+ * A worker process for the multi-process and crash tests (compiled with the tests, never run by
+ * mocha itself). Modes:
+ *   claim <dir> <out> <owner> <leaseMs> <batch> [stopMarker]
+ *     claims from queue "mp" through FileJobStore, appends each job's id to <out> before completing
+ *     it, and exits when a claim comes back empty (and, if given, <stopMarker> exists).
+ *   produce <dir> <count> <keyPrefix> <reverse:0|1>
+ *     adds <count> jobs to queue "mp" with unique keys <keyPrefix><i>, in batches of 50.
+ *   open <dir>
+ *     opens the store; on a StoreSetupError prints its message to stderr and exits with 3.
+ */
+import { appendFileSync, existsSync } from 'node:fs';
+import { StoreSetupError } from '@oddjob/core';
+import { FileJobStore, FileJobQueueAdder } from '../src/index.js';
+
+async function claim(dir: string, out: string, owner: string, leaseMs: number, batch: number, stopMarker?: string): Promise<void> {
+  const store = await FileJobStore.open({ dir, retention: false });
+  for (;;) {
+    const stopRequested = stopMarker === undefined || existsSync(stopMarker);
+    const jobs = await store.getJobs({ queues: ['mp'], limit: batch, owner, leaseMs });
+    if (jobs.length === 0) {
+      if (stopRequested) break;
+      await new Promise((r) => setTimeout(r, 5));
+      continue;
+    }
+    // "Executing" a job is recording that it ran; it happens before the outcome is stored, as in a
+    // real executor, so a crash between the two is an execution whose result was never recorded.
+    appendFileSync(out, jobs.map((j) => j.id + '\n').join(''));
+    const results = await store.recordOutcomes(jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })));
+    const lost = results.filter((r) => r !== 'ok').length;
+    if (lost > 0) throw new Error(`${owner}: ${lost} completions refused though no lease can have expired`);
+  }
+  await store.close();
+}
+
+async function produce(dir: string, count: number, keyPrefix: string, reverse: boolean): Promise<void> {
+  const store = await FileJobStore.open({ dir, retention: false });
+  const adder = new FileJobQueueAdder(store);
+  const order = Array.from({ length: count }, (_, i) => (reverse ? count - 1 - i : i));
+  for (let i = 0; i < order.length; i += 50) {
+    await adder.addJobs(
+      order.slice(i, i + 50).map((n) => ({ call: { target: 't', method: 'run', args: [n] }, options: { queue: 'mp', uniqueKey: `${keyPrefix}${n}` } })),
+    );
+  }
+  await store.close();
+}
+
+async function openOnly(dir: string): Promise<void> {
+  try {
+    await (await FileJobStore.open({ dir })).close();
+  } catch (err) {
+    if (!(err instanceof StoreSetupError)) throw err;
+    process.stderr.write(err.message);
+    process.exit(3);
+  }
+}
+
+const [mode, ...args] = process.argv.slice(2);
+const run =
+  mode === 'claim'
+    ? claim(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]), args[5])
+    : mode === 'produce'
+      ? produce(args[0]!, Number(args[1]), args[2]!, args[3] === '1')
+      : mode === 'open'
+        ? openOnly(args[0]!)
+        : Promise.reject(new Error(`unknown mode ${mode}`));
+run.catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

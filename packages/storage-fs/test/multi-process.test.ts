@@ -1,0 +1,109 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { FileJobQueueAdder, type FileJobStore } from '../src/index.js';
+import { freshStore, jobFiles, removeDir } from './helpers.js';
+import { startChild, type Child } from './processes.js';
+
+describe('fs store: several processes on one directory', function () {
+  this.timeout(300_000);
+  let dir: string;
+  let store: FileJobStore;
+  const children: Child[] = [];
+
+  beforeEach(async function () {
+    ({ store, dir } = await freshStore());
+  });
+  afterEach(async function () {
+    for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    await store.close();
+    await removeDir(dir);
+  });
+
+  it('3 claimers and 2 racing producers: 5,000 jobs, each executed exactly once, unique keys kept across processes', async function () {
+    // 2,500 plain jobs up front; 2,500 keyed jobs added while the claimers run, by two producers that
+    // add the same keys in opposite orders (so they collide all the way through).
+    const adder = new FileJobQueueAdder(store);
+    const upfront: string[] = [];
+    for (let i = 0; i < 2500; i += 250) {
+      upfront.push(
+        ...(await adder.addJobs(Array.from({ length: 250 }, (_, k) => ({ call: { target: 't', method: 'run', args: [i + k] }, options: { queue: 'mp' } })))),
+      );
+    }
+    const stop = join(dir, '..', `${dir.split('/').pop()}-stop`);
+    const outs = [0, 1, 2].map((i) => join(dir, `executed-${i}.txt`));
+    for (const [i, out] of outs.entries()) {
+      await writeFile(out, '');
+      // A lease of an hour: no lease can expire during the test, so any double execution is a bug.
+      children.push(startChild(['claim', dir, out, `claimer-${i}`, '3600000', '20', stop]));
+    }
+    const producers = [startChild(['produce', dir, '2500', 'key-', '0']), startChild(['produce', dir, '2500', 'key-', '1'])];
+    children.push(...producers);
+    for (const p of producers) expect(await p.exited, p.stderr()).to.equal(0);
+    await writeFile(stop, '');
+    for (const c of children) expect(await c.exited, c.stderr()).to.equal(0);
+    await removeDir(stop);
+
+    const executed = (await Promise.all(outs.map((o) => readFile(o, 'utf8')))).flatMap((t) => t.split('\n').filter(Boolean));
+    const done = await store.listJobs({ status: 'done', limit: 10_000 });
+    expect(done).to.have.length(5000);
+    expect(new Set(executed).size, 'some job ran twice').to.equal(executed.length);
+    expect(new Set(executed)).to.deep.equal(new Set(done.map((j) => j.id)));
+    for (const id of upfront) expect(executed).to.include(id);
+    const keys = done.map((j) => j.uniqueKey).filter((k) => k !== null);
+    expect(new Set(keys).size).to.equal(2500);
+    expect(done.every((j) => j.attempts === 1)).to.equal(true);
+    // Every job is exactly one file, and every claimer did a share of the work.
+    expect(await jobFiles(dir)).to.have.length(5000);
+    for (const out of outs) expect((await readFile(out, 'utf8')).length).to.be.greaterThan(0);
+  });
+
+  it('a claimer killed with SIGKILL mid-batch: after its leases expire every job completes, none lost', async function () {
+    const adder = new FileJobQueueAdder(store);
+    const ids: string[] = [];
+    for (let i = 0; i < 2000; i += 250) {
+      ids.push(...(await adder.addJobs(Array.from({ length: 250 }, (_, k) => ({ call: { target: 't', method: 'run', args: [i + k] }, options: { queue: 'mp' } })))));
+    }
+    const out = join(dir, 'executed-victim.txt');
+    await writeFile(out, '');
+    const victim = startChild(['claim', dir, out, 'victim', '60000', '25']);
+    children.push(victim);
+    // Kill it while it is busy: once it has executed a few hundred jobs, at whatever syscall it is in.
+    for (;;) {
+      const n = (await readFile(out, 'utf8')).split('\n').length - 1;
+      if (n >= 300) break;
+      if (victim.proc.exitCode !== null) throw new Error(`victim exited early: ${victim.stderr()}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    victim.proc.kill('SIGKILL');
+    expect(await victim.exited).to.equal('SIGKILL');
+
+    // A survivor whose clock is past every lease the victim held takes over.
+    const { FileJobStore } = await import('../src/index.js');
+    const later = { now: () => new Date(Date.now() + 3_600_000) };
+    const survivor = await FileJobStore.open({ dir, clock: later, retention: false });
+    const survivorRan: string[] = [];
+    for (;;) {
+      const jobs = await survivor.getJobs({ queues: ['mp'], limit: 100, owner: 'survivor', leaseMs: 60_000 });
+      if (jobs.length === 0) break;
+      survivorRan.push(...jobs.map((j) => j.id));
+      const results = await survivor.recordOutcomes(jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })));
+      expect(results.every((r) => r === 'ok')).to.equal(true);
+    }
+    await survivor.close();
+
+    const victimRan = (await readFile(out, 'utf8')).split('\n').filter(Boolean);
+    const done = await store.listJobs({ status: 'done', limit: 10_000 });
+    expect(done.map((j) => j.id).sort()).to.deep.equal([...ids].sort());
+    expect(await jobFiles(dir)).to.have.length(2000);
+    expect(await store.listCorrupt()).to.deep.equal([]);
+    // Only the victim's batch in flight (at most 25 jobs: claimed, maybe run, not recorded) was
+    // claimed twice; those count two attempts. Everything else was claimed and ran once.
+    const twice = survivorRan.filter((id) => victimRan.includes(id));
+    const reclaimed = done.filter((j) => j.attempts === 2).map((j) => j.id);
+    expect(reclaimed.length).to.be.at.most(25);
+    expect(done.every((j) => j.attempts === 1 || j.attempts === 2)).to.equal(true);
+    for (const id of twice) expect(reclaimed).to.include(id);
+    expect(new Set([...victimRan, ...survivorRan])).to.deep.equal(new Set(ids));
+  });
+});
