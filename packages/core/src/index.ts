@@ -15,3 +15,4 @@ export * from './container.js';
 export * from './schedule-store.js';
 export { MinHeap } from './memory/heap.js';
 export { MemoryJobStore } from './memory/memory-store.js';
+export * from './schedule/index.js';

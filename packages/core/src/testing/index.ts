@@ -1,2 +1,3 @@
 export { TestClock } from './test-clock.js';
 export { describeStorageContract, type ContractHarness, type HarnessFactory } from './contract.js';
+export { describeScheduleStoreContract } from './schedule-contract.js';
