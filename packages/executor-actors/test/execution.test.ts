@@ -79,6 +79,34 @@ describe('JobExecutorShell: execution', () => {
     expect(maxRunning).to.be.at.most(workers);
   });
 
+  it('writes outcomes that finish together in one recordOutcomes batch', async () => {
+    const registry = new JobRegistry();
+    const release = gate();
+    let started = 0;
+    class Held {
+      async run() {
+        started++;
+        await release.promise;
+      }
+    }
+    registry.register('held', Held);
+    const store = new MemoryJobStore();
+    await store.adder({ registry }).addJobs([1, 2, 3, 4, 5].map(() => ({ target: Held, call: (j: Held) => j.run() })));
+    const batches: number[] = [];
+    const manager = wrapManager(store, {
+      recordOutcomes: (o) => {
+        batches.push(o.length);
+        return store.recordOutcomes(o);
+      },
+    });
+    shell = new JobExecutorShell({ manager, registry, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 5, pulseMs: 20 });
+    await waitFor(() => started === 5, 'five running');
+    release.open();
+    await waitFor(async () => (await store.listJobs({ status: 'done' })).length === 5, 'all done');
+    expect(batches).to.deep.equal([5]);
+  });
+
   it('retries by the job policy, then fails for good', async () => {
     const registry = new JobRegistry();
     const calls = new Map<string, number>();
