@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { describeStorageContract } from '@oddjob/core/testing';
+import { describeScheduleStoreContract, describeStorageContract, type HarnessFactory } from '@oddjob/core/testing';
 import { SqlServerJobStore } from '../src/index.js';
 
 /**
@@ -11,11 +11,13 @@ import { SqlServerJobStore } from '../src/index.js';
 const url = process.env.ODDJOB_MSSQL_URL;
 
 if (url) {
-  describeStorageContract('sqlserver', async (clock) => {
+  const harness: HarnessFactory = async (clock) => {
     const schema = `oddjob_test_${randomBytes(6).toString('hex')}`;
     const store = await SqlServerJobStore.open({ connection: url, schema, clock, pool: { max: 10 } });
     return store.harness();
-  });
+  };
+  describeStorageContract('sqlserver', harness);
+  describeScheduleStoreContract('sqlserver', harness);
 } else {
   const reason = 'storage contract: sqlserver SKIPPED: ODDJOB_MSSQL_URL is not set (no SQL Server on this machine; see packages/storage-sqlserver/README.md)';
   console.log(reason);
