@@ -2,9 +2,10 @@ import type { Statement } from '../db.js';
 import { cancelJob, countJobs, getJob, listJobs, notifyQueues, purgeExpired, purgeJobs, requeueJob } from './admin.js';
 import { claim } from './claim.js';
 import { sqlContext } from './context.js';
-import { extendLeases, reportProgress } from './extend-leases.js';
+import { extendLeases } from './extend-leases.js';
 import { insertJobs, lookupHolders } from './insert-jobs.js';
 import { recordOutcomes } from './record-outcomes.js';
+import { reportProgress } from './report-progress.js';
 import {
   deleteSchedule,
   getSchedule,
