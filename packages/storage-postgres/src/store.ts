@@ -156,7 +156,11 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
 
   // ---- writer ----
 
-  async insertJobs(jobs: readonly NewJob[], tx?: ClientBase): Promise<string[]> {
+  insertJobs(jobs: readonly NewJob[], tx?: ClientBase): Promise<string[]> {
+    return this.insert(jobs, tx, 1);
+  }
+
+  private async insert(jobs: readonly NewJob[], tx: ClientBase | undefined, round: number): Promise<string[]> {
     if (!Array.isArray(jobs)) throw new InvalidOptionError('jobs', 'must be an array');
     if (jobs.length === 0) return [];
     const metadata = jobs.map((j, i) => {
@@ -201,8 +205,9 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       const lost = refused.filter((j) => !stored.has(j.id) && !(j.uniqueKey !== null && keyHolders.has(j.uniqueKey)));
       if (lost.length > 0) {
         // The holder was purged between the two statements: its key is free again, so add these
-        // jobs after all (bounded by how often a purge can race an enqueue of the same key).
-        const again = await this.insertJobs(lost, tx);
+        // jobs after all. Each round needs a purge to race the enqueue again; a few are plenty.
+        if (round >= 5) throw new Error(`unique keys ${lost.map((j) => j.uniqueKey).join(', ')} kept changing hands; enqueue again`);
+        const again = await this.insert(lost, tx, round + 1);
         lost.forEach((j, i) => answered.set(j.id, again[i]!));
       }
       for (const j of refused) if (stored.has(j.id)) answered.set(j.id, j.id);

@@ -1,5 +1,4 @@
-import * as testing from '@oddjob/core/testing';
-import { describeStorageContract, type HarnessFactory } from '@oddjob/core/testing';
+import { describeScheduleStoreContract, describeStorageContract, type HarnessFactory } from '@oddjob/core/testing';
 import pg from 'pg';
 import { openTestStore, PG_URL, requirePostgres } from './pg-helpers.js';
 
@@ -30,10 +29,5 @@ describe('postgres', function () {
   });
 
   describeStorageContract('postgres', harness);
-
-  // The schedule half of the contract, once core exports it from @oddjob/core/testing.
-  const scheduleContract = (testing as Record<string, unknown>).describeScheduleStoreContract as
-    | ((name: string, create: HarnessFactory) => void)
-    | undefined;
-  if (scheduleContract) scheduleContract('postgres', harness);
+  describeScheduleStoreContract('postgres', harness);
 });

@@ -1,9 +1,9 @@
 import type { Statement } from '../db.js';
-import { NOW_SQL, type SqlContext } from './context.js';
+import { JOB_COLUMNS, NOW_SQL, type SqlContext } from './context.js';
 
 /** One job by id (the primary key). */
 export function getJob({ s, statement }: SqlContext): Statement {
-  return statement('get_job', `SELECT * FROM ${s}.jobs WHERE id = $1`);
+  return statement('get_job', `SELECT ${JOB_COLUMNS} FROM ${s}.jobs WHERE id = $1`);
 }
 
 /**
@@ -16,7 +16,7 @@ export function getJob({ s, statement }: SqlContext): Statement {
 export function listJobs({ s, statement }: SqlContext): Statement {
   return statement(
     'list_jobs',
-    `SELECT * FROM ${s}.jobs
+    `SELECT ${JOB_COLUMNS} FROM ${s}.jobs
       WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text IS NULL OR queue = $2::text)
         AND ($3::text IS NULL OR target = $3::text)

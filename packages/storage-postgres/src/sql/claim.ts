@@ -1,5 +1,5 @@
 import type { Statement } from '../db.js';
-import { NOW_SQL, type SqlContext } from './context.js';
+import { jobColumns, NOW_SQL, type SqlContext } from './context.js';
 
 /**
  * The claim: one statement that hands out up to $3 jobs, each under a fresh lease.
@@ -72,6 +72,6 @@ export function claim({ s, statement }: SqlContext): Statement {
             updated_at = ${NOW_SQL}
        FROM candidates c
       WHERE j.id = c.id
-     RETURNING j.*`,
+     RETURNING ${jobColumns('j')}`,
   );
 }
