@@ -15,10 +15,13 @@ import { MinHeap } from './heap.js';
 interface Stored extends JobRecord {
   /** Bumped whenever the job enters the ready heap, so older heap entries are recognised as stale. */
   seq: number;
+  /** Insertion order: "creation" for the claim order, compared as a number (ids are long strings). */
+  order: number;
 }
 interface ReadyEntry {
   id: string;
   runAt: number;
+  order: number;
   seq: number;
 }
 interface LeaseEntry {
@@ -27,11 +30,12 @@ interface LeaseEntry {
   token: string;
 }
 
-const byRunAtThenId = (a: ReadyEntry, b: ReadyEntry) => a.runAt < b.runAt || (a.runAt === b.runAt && a.id < b.id);
+const byRunAtThenCreation = (a: ReadyEntry, b: ReadyEntry) =>
+  a.runAt < b.runAt || (a.runAt === b.runAt && a.order < b.order);
 
 /** A copy safe to hand out: callers may mutate what they get without touching the store. */
 function copy(job: Stored): JobRecord {
-  const { seq: _seq, ...rest } = job;
+  const { seq: _seq, order: _order, ...rest } = job;
   return {
     ...rest,
     lease: job.lease && { ...job.lease },
@@ -55,6 +59,7 @@ export class MemoryJobStore implements IJobWriter, IJobQueueManager, IJobQueueAd
   private readonly uniqueKeys = new Map<string, string>();
   private readonly schedules = new Map<string, ScheduleRecord>();
   private readonly listeners = new Set<(queue: string) => void>();
+  private inserted = 0;
   readonly clock: Clock;
 
   constructor(options: { clock?: Clock } = {}) {
@@ -89,6 +94,7 @@ export class MemoryJobStore implements IJobWriter, IJobQueueManager, IJobQueueAd
         updatedAt: now,
         finishedAt: null,
         seq: 0,
+        order: this.inserted++,
       };
       this.jobs.set(job.id, stored);
       this.makeReady(stored);
@@ -119,7 +125,7 @@ export class MemoryJobStore implements IJobWriter, IJobQueueManager, IJobQueueAd
       for (const queue of request.queues) {
         const heap = this.ready.get(queue);
         const entry = heap && this.validTop(heap, nowMs);
-        if (entry && entry.runAt <= nowMs && (!best || byRunAtThenId(entry, best.entry))) best = { heap: heap!, entry };
+        if (entry && entry.runAt <= nowMs && (!best || byRunAtThenCreation(entry, best.entry))) best = { heap: heap!, entry };
       }
       if (!best) break;
       best.heap.pop();
@@ -322,8 +328,8 @@ export class MemoryJobStore implements IJobWriter, IJobQueueManager, IJobQueueAd
   private makeReady(job: Stored): void {
     job.seq += 1;
     let heap = this.ready.get(job.queue);
-    if (!heap) this.ready.set(job.queue, (heap = new MinHeap(byRunAtThenId)));
-    heap.push({ id: job.id, runAt: job.runAt.getTime(), seq: job.seq });
+    if (!heap) this.ready.set(job.queue, (heap = new MinHeap(byRunAtThenCreation)));
+    heap.push({ id: job.id, runAt: job.runAt.getTime(), order: job.order, seq: job.seq });
   }
 
   /** Drops stale entries off the top of a ready heap and returns the first live one. */
