@@ -44,7 +44,7 @@ export interface SaturationInfo {
   queue: string;
   /** Jobs handed to workers and not finished yet. */
   pending: number;
-  /** workers * 2: the most this coordinator holds at once. */
+  /** options.maxPending (default workers * 2): the most this coordinator holds at once. */
   capacity: number;
 }
 
@@ -78,7 +78,8 @@ function neverRetried(error: unknown): boolean {
  * claim is out. At most one claim is in flight (`fetchInFlight`); a wake-up that arrives meanwhile
  * just marks that another look is wanted.
  *
- * Backpressure. It claims only while `pending < workers * 2` and asks for at most the free room, so a
+ * Backpressure. It claims only while `pending < maxPending` (default workers * 2) and asks for at most
+ * the free room, so a
  * busy executor never hoards jobs that another executor could be running.
  *
  * Hooks (`onJobSuccess`, `onJobFailed`, `onJobRetry`, `onMissingTarget`, `onSaturated`) are called in
@@ -120,7 +121,7 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
     this.options = init.options;
     this.clock = init.clock;
     this.logger = init.logger;
-    this.capacity = init.options.workers * 2;
+    this.capacity = init.options.maxPending;
   }
 
   get state(): CoordinatorState {

@@ -17,6 +17,13 @@ export interface QueueOptions {
   sweepMs?: number;
   /** Who the leases are taken for, shown in admin views. Default: the shell's owner. */
   owner?: string;
+  /**
+   * The most jobs held at once (running + waiting for a worker); the coordinator claims only while
+   * fewer are pending and asks for at most the free room. Default workers * 2: enough to keep every
+   * worker busy across one claim's round trip without hoarding jobs another executor could run. Raise
+   * it for many short jobs on a remote database, where a claim's round trip costs more than a job.
+   */
+  maxPending?: number;
 }
 
 export interface ResolvedQueueOptions {
@@ -26,6 +33,7 @@ export interface ResolvedQueueOptions {
   jobTimeoutMs: number;
   sweepMs: number;
   owner: string;
+  maxPending: number;
 }
 
 export interface StopOptions {
@@ -63,9 +71,13 @@ export function resolveQueueOptions(queue: string, options: QueueOptions, defaul
     // A lease must be renewed before it runs out; with a sweep this slow it could lapse between two.
     throw new InvalidOptionError('sweepMs', `must be at most leaseMs / 2 (${leaseMs / 2}), got ${sweepMs}`);
   }
+  const maxPending = positiveInteger('maxPending', options.maxPending, workers * 2);
+  if (maxPending < workers) {
+    throw new InvalidOptionError('maxPending', `must be at least workers (${workers}), got ${maxPending}`);
+  }
   const owner = options.owner ?? defaultOwner;
   if (typeof owner !== 'string' || owner.length === 0) throw new InvalidOptionError('owner', 'must be a non-empty string');
-  return { workers, pulseMs, leaseMs, jobTimeoutMs, sweepMs, owner };
+  return { workers, pulseMs, leaseMs, jobTimeoutMs, sweepMs, owner, maxPending };
 }
 
 export function resolveStopTimeout(options: StopOptions | undefined): number {

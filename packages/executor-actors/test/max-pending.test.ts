@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { expect } from 'chai';
+import { InvalidOptionError, JobRegistry, MemoryJobStore } from '@oddjob/core';
+import { JobExecutorShell, JobQueueCoordinator, type CoordinatorInit } from '../src/index.js';
+import { CapturingLogger, waitFor, wrapManager } from './helpers.js';
+
+describe('JobExecutorShell: maxPending', () => {
+  let shell: JobExecutorShell | undefined;
+  afterEach(async () => {
+    await shell?.shutdown({ timeoutMs: 1000 });
+    shell = undefined;
+  });
+
+  it('raises the bound on pending jobs when set, and still never exceeds it', async () => {
+    const registry = new JobRegistry();
+    class Work {
+      async run() {
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    registry.register('work', Work);
+    const coordinators: JobQueueCoordinator[] = [];
+    class Observed extends JobQueueCoordinator {
+      constructor(init: CoordinatorInit) {
+        super(init);
+        coordinators.push(this);
+      }
+    }
+    const store = new MemoryJobStore();
+    await store.adder({ registry }).addJobs(Array.from({ length: 200 }, () => ({ target: Work, call: (j: Work) => j.run() })));
+    const seen: { pending: number; limit: number }[] = [];
+    const manager = wrapManager(store, {
+      getJobs: (r) => {
+        seen.push({ pending: coordinators[0]!.pending, limit: r.limit });
+        return store.getJobs(r);
+      },
+    });
+    shell = new JobExecutorShell({ manager, registry, coordinator: Observed, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 2, maxPending: 25, pulseMs: 20 });
+    await waitFor(async () => (await store.listJobs({ status: 'done', limit: 1000 })).length === 200, 'all 200 done');
+    for (const s of seen) expect(s.pending + s.limit, JSON.stringify(s)).to.be.at.most(25);
+    expect(seen[0]!.limit, 'the first claim asks for the whole room').to.equal(25);
+  });
+
+  it('refuses a maxPending below the number of workers', () => {
+    shell = new JobExecutorShell({ manager: new MemoryJobStore(), registry: new JobRegistry(), logger: new CapturingLogger() });
+    expect(() => shell!.startJobQueue('default', { workers: 4, maxPending: 3 })).to.throw(InvalidOptionError, 'maxPending');
+  });
+});
