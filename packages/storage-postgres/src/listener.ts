@@ -52,7 +52,7 @@ export class JobsAvailableListener {
 
   /** Resolves once LISTEN is active (at once if it is); for startup checks and tests. */
   whenListening(): Promise<void> {
-    if (this.state === 'listening') return Promise.resolve();
+    if (this.state === 'listening' || this.state === 'closed') return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

@@ -223,8 +223,13 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     return this.listener.subscribe(listener);
   }
 
-  /** Resolves once the LISTEN connection is up (after the first onJobsAvailable subscription). */
+  /**
+   * Resolves once the LISTEN connection is up (it opens with the first onJobsAvailable subscription),
+   * or when the store closes. Rejects at once if the store was opened with `notify: false`.
+   */
   whenListening(): Promise<void> {
+    if (!this.notify) return Promise.reject(new InvalidOptionError('notify', 'is false, so this store never listens'));
+    if (this.closed) return Promise.resolve();
     return this.listener.whenListening();
   }
 
