@@ -28,6 +28,7 @@ import type { ClientBase, ClientConfig, Pool, PoolConfig } from 'pg';
 import pg from 'pg';
 import { PostgresJobQueueAdder } from './adder.js';
 import { Database } from './db.js';
+import { PostgresStoreError } from './errors.js';
 import { JobsAvailableListener } from './listener.js';
 import { checkSchemaVersion, migrate, type MigrationResult } from './migrate.js';
 import {
@@ -206,7 +207,10 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       if (lost.length > 0) {
         // The holder was purged between the two statements: its key is free again, so add these
         // jobs after all. Each round needs a purge to race the enqueue again; a few are plenty.
-        if (round >= 5) throw new Error(`unique keys ${lost.map((j) => j.uniqueKey).join(', ')} kept changing hands; enqueue again`);
+        if (round >= 5) {
+          const keys = lost.map((j) => j.uniqueKey).join(', ');
+          throw new PostgresStoreError('insert jobs', undefined, `unique keys ${keys} kept changing hands (purged while enqueued); enqueue again`, undefined);
+        }
         const again = await this.insert(lost, tx, round + 1);
         lost.forEach((j, i) => answered.set(j.id, again[i]!));
       }
