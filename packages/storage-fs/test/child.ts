@@ -1,9 +1,10 @@
 /**
  * A worker process for the multi-process and crash tests (compiled with the tests, never run by
  * mocha itself). Modes:
- *   claim <dir> <out> <owner> <leaseMs> <batch> [stopMarker]
+ *   claim <dir> <out> <owner> <leaseMs> <batch> [stopMarker|-] [clockOffsetMs]
  *     claims from queue "mp" through FileJobStore, appends each job's id to <out> before completing
- *     it, and exits when a claim comes back empty (and, if given, <stopMarker> exists).
+ *     it, and exits when a claim comes back empty (and, if given, <stopMarker> exists). With an
+ *     offset its clock runs that far ahead (to find other processes' leases expired).
  *   produce <dir> <count> <keyPrefix> <reverse:0|1>
  *     adds <count> jobs to queue "mp" with unique keys <keyPrefix><i>, in batches of 50.
  *   open <dir>
@@ -13,8 +14,9 @@ import { appendFileSync, existsSync } from 'node:fs';
 import { StoreSetupError } from '@oddjob/core';
 import { FileJobStore, FileJobQueueAdder } from '../src/index.js';
 
-async function claim(dir: string, out: string, owner: string, leaseMs: number, batch: number, stopMarker?: string): Promise<void> {
-  const store = await FileJobStore.open({ dir, retention: false });
+async function claim(dir: string, out: string, owner: string, leaseMs: number, batch: number, stopMarker?: string, offsetMs = 0): Promise<void> {
+  const clock = { now: () => new Date(Date.now() + offsetMs) };
+  const store = await FileJobStore.open({ dir, retention: false, clock });
   for (;;) {
     const stopRequested = stopMarker === undefined || existsSync(stopMarker);
     const jobs = await store.getJobs({ queues: ['mp'], limit: batch, owner, leaseMs });
@@ -58,7 +60,7 @@ async function openOnly(dir: string): Promise<void> {
 const [mode, ...args] = process.argv.slice(2);
 const run =
   mode === 'claim'
-    ? claim(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]), args[5])
+    ? claim(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]), args[5] === '-' ? undefined : args[5], Number(args[6] ?? 0))
     : mode === 'produce'
       ? produce(args[0]!, Number(args[1]), args[2]!, args[3] === '1')
       : mode === 'open'

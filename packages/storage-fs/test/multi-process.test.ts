@@ -78,19 +78,14 @@ describe('fs store: several processes on one directory', function () {
     victim.proc.kill('SIGKILL');
     expect(await victim.exited).to.equal('SIGKILL');
 
-    // A survivor whose clock is past every lease the victim held takes over.
-    const { FileJobStore } = await import('../src/index.js');
-    const later = { now: () => new Date(Date.now() + 3_600_000) };
-    const survivor = await FileJobStore.open({ dir, clock: later, retention: false });
-    const survivorRan: string[] = [];
-    for (;;) {
-      const jobs = await survivor.getJobs({ queues: ['mp'], limit: 100, owner: 'survivor', leaseMs: 60_000 });
-      if (jobs.length === 0) break;
-      survivorRan.push(...jobs.map((j) => j.id));
-      const results = await survivor.recordOutcomes(jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })));
-      expect(results.every((r) => r === 'ok')).to.equal(true);
-    }
-    await survivor.close();
+    // Two survivors whose clocks are past every lease the victim held take over at once: they race
+    // for the same expired leases, and only one rename of each can win.
+    const survivorOuts = [0, 1].map((i) => join(dir, `executed-survivor-${i}.txt`));
+    const survivors = survivorOuts.map((out, i) => startChild(['claim', dir, out, `survivor-${i}`, '60000', '10', '-', '3600000']));
+    children.push(...survivors);
+    for (const s of survivors) expect(await s.exited, s.stderr()).to.equal(0);
+    const survivorRan = (await Promise.all(survivorOuts.map((o) => readFile(o, 'utf8').catch(() => '')))).flatMap((t) => t.split('\n').filter(Boolean));
+    expect(new Set(survivorRan).size, 'two survivors ran one job').to.equal(survivorRan.length);
 
     const victimRan = (await readFile(out, 'utf8')).split('\n').filter(Boolean);
     const done = await store.listJobs({ status: 'done', limit: 10_000 });
