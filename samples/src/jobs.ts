@@ -47,3 +47,13 @@ export class BrokenJob {
     throw new Error(reason);
   }
 }
+
+/** Fired by a recurring schedule (every second in the sample); each firing is its own job. */
+@job('sample.heartbeat', sampleRegistry)
+@injectable()
+export class HeartbeatJob {
+  beat(service: string, ctx?: JobContext): string {
+    const fired = (ctx?.metadata['oddjob.schedule'] as { fireAt?: string } | undefined)?.fireAt;
+    return `${service} alive (fire time ${fired ?? 'unknown'})`;
+  }
+}

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { JobQueueAdder, Retry, type ClaimedJob, type JobError, type JobLogger } from '@oddjob/core';
+import { JobQueueAdder, Retry, ScheduleManager, Scheduler, type ClaimedJob, type JobError, type JobLogger } from '@oddjob/core';
 import { InversifyContainerFactory, JobExecutorShell, JobQueueCoordinator, type CoordinatorInit } from '@oddjob/executor-actors';
 import { Container } from 'inversify';
-import { BrokenJob, EmailJob, FlakyJob, Mailer, sampleRegistry } from './jobs.js';
+import { BrokenJob, EmailJob, FlakyJob, HeartbeatJob, Mailer, sampleRegistry } from './jobs.js';
 import type { SampleStore } from './store.js';
 
 export interface SampleResult {
@@ -10,7 +10,12 @@ export interface SampleResult {
   failed: { target: string; error: string }[];
   retries: number;
   emailsSent: number;
+  heartbeats: number;
 }
+
+/** The recurring job: every second, so that a run of the sample sees it fire. */
+const HEARTBEAT = 'sample.heartbeat.every-second';
+const HEARTBEATS_TO_SEE = 2;
 
 /** Warnings and errors to stderr; the sample's own progress lines go to `print`. */
 const consoleLogger: JobLogger = {
@@ -26,13 +31,20 @@ const consoleLogger: JobLogger = {
  */
 export async function runSample(store: SampleStore, options: { print?: (line: string) => void; signal?: AbortSignal; logger?: JobLogger } = {}): Promise<SampleResult> {
   const print = options.print ?? console.log;
-  const result: SampleResult = { succeeded: [], failed: [], retries: 0, emailsSent: 0 };
+  const result: SampleResult = { succeeded: [], failed: [], retries: 0, emailsSent: 0, heartbeats: 0 };
   let finals = 0;
   let expected = Number.POSITIVE_INFINITY;
   let allFinal!: () => void;
   const finished = new Promise<void>((resolve) => (allFinal = resolve));
-  const countFinal = () => {
-    if (++finals >= expected) allFinal();
+  // A durable store may still hold jobs of an earlier, interrupted run: they run too, but only this
+  // run's jobs are counted towards "all final".
+  const mine = new Set<string>();
+  const checkFinished = () => {
+    if (finals >= expected && result.heartbeats >= HEARTBEATS_TO_SEE) allFinal();
+  };
+  const countFinal = (job: ClaimedJob) => {
+    if (mine.has(job.id)) finals++;
+    checkFinished();
   };
 
   // The hooks run after the outcome is stored: a good place for metrics, alerts, audit lines.
@@ -41,9 +53,14 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
       super(init);
     }
     override onJobSuccess(job: ClaimedJob): void {
+      if (job.target === 'sample.heartbeat') {
+        result.heartbeats++;
+        print(`  ♥ heartbeat fired by schedule "${HEARTBEAT}" (fire time ${job.runAt.toISOString()})`);
+        return checkFinished();
+      }
       result.succeeded.push(job.target);
       print(`  ✔ ${job.target}.${job.method} done (attempt ${job.attempts})`);
-      countFinal();
+      countFinal(job);
     }
     override onJobRetry(job: ClaimedJob, error: JobError, runAt: Date): void {
       result.retries++;
@@ -52,10 +69,13 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
     override onJobFailed(job: ClaimedJob, error: JobError): void {
       result.failed.push({ target: job.target, error: error.message });
       print(`  ✖ ${job.target}.${job.method} failed for good after ${job.attempts} attempt(s): ${error.message}`);
-      countFinal();
+      countFinal(job);
     }
   }
 
+  // Recurring schedules: the manager creates them, the Scheduler (ticked by the shell) fires them.
+  const schedules = new ScheduleManager({ store: store.schedules, writer: store.writer, registry: sampleRegistry });
+  const scheduler = new Scheduler({ store: store.schedules, writer: store.writer, registry: sampleRegistry });
   const container = new Container();
   container.bind(Mailer).toSelf().inSingletonScope();
   const shell = new JobExecutorShell({
@@ -64,6 +84,8 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
     containers: new InversifyContainerFactory(container, { registry: sampleRegistry }),
     coordinator: PrintingCoordinator,
     logger: options.logger ?? consoleLogger,
+    schedulers: [scheduler],
+    schedulePollMs: 200,
   });
   const onAbort = () => allFinal();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -77,7 +99,16 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
       { target: FlakyJob, call: (j: FlakyJob) => j.sync('acme'), options: { retry: quick } },
       { target: BrokenJob, call: (j: BrokenJob) => j.run('the disk is full'), options: { retry: Retry.fixed(2, 200) } },
     ]);
+    for (const id of ids) mine.add(id);
     expected = ids.length;
+    // A durable store keeps schedules across runs: replace the sample's, so each run starts fresh.
+    await schedules.delete(HEARTBEAT);
+    await schedules.create(HEARTBEAT, HeartbeatJob, (j: HeartbeatJob) => j.beat('sample'), {
+      cron: '* * * * * *',
+      timeZone: 'UTC',
+      misfire: { kind: 'skip' },
+    });
+    print(`scheduled "${HEARTBEAT}" (cron "* * * * * *", UTC)`);
     print(`enqueued ${ids.length} jobs on the ${store.describe}; running them with 4 workers`);
     shell.startJobQueue('default', { workers: 4, pulseMs: 100 });
     if (finals >= expected) allFinal();
@@ -85,8 +116,12 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await shell.shutdown({ timeoutMs: 5000 });
+    await schedules.delete(HEARTBEAT).catch(() => undefined);
   }
   result.emailsSent = container.get(Mailer).outbox.length;
-  print(`done: ${result.succeeded.length} succeeded, ${result.failed.length} failed, ${result.retries} retries, ${result.emailsSent} emails sent`);
+  print(
+    `done: ${result.succeeded.length} succeeded, ${result.failed.length} failed, ${result.retries} retries, ` +
+      `${result.emailsSent} emails sent, ${result.heartbeats} heartbeats`,
+  );
   return result;
 }

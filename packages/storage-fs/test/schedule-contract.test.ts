@@ -1,10 +1,4 @@
-// Core's schedule contract is not (yet) re-exported from '@oddjob/core/testing', so it is loaded from
-// core's build by path (this file runs from dist/test). Once it is exported this becomes a plain
-// import { describeScheduleStoreContract } from '@oddjob/core/testing'.
-type ScheduleContract = typeof import('../../core/dist/src/testing/schedule-contract.js');
-const { describeScheduleStoreContract } = (await import(
-  new URL('../../../core/dist/src/testing/schedule-contract.js', import.meta.url).href
-)) as ScheduleContract;
+import { describeScheduleStoreContract } from '@oddjob/core/testing';
 import { FileJobStore } from '../src/index.js';
 import { removeDir, tempDir } from './helpers.js';
 
