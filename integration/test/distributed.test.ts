@@ -98,7 +98,7 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
       {
         timeoutMs,
         intervalMs: 250,
-        status: () => `${last} done; counts ${JSON.stringify(running.map((w) => [w.label, w.tail(3)]))}`,
+        status: () => `${last} done; worker stderr: ${JSON.stringify(running.map((w) => [w.label, w.tail(3)]))}`,
       },
     );
   }
