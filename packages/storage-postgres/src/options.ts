@@ -36,6 +36,14 @@ export interface PostgresStoreOptions {
   /** Send NOTIFY on enqueue and LISTEN for it in `onJobsAvailable` (default true). */
   notify?: boolean;
   retention?: RetentionOptions;
+  /**
+   * Delete a job the moment it completes instead of keeping it as `done` (default false). The
+   * fastest completion there is (graphile-worker always works this way), for queues of many short
+   * jobs whose success nobody looks up. Done jobs then vanish from admin queries and counts. Jobs
+   * with a unique key are kept all the same, so their key stays taken (schedules rely on it).
+   * Failed and cancelled jobs are always kept.
+   */
+  deleteDoneJobs?: boolean;
   /** Infrastructure retries for transient database errors (not job retries). */
   transientRetry?: TransientRetryOptions;
   /** Told about errors in background work (the LISTEN connection, retention); default console.warn. */

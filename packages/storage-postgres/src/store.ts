@@ -85,6 +85,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   private readonly db: Database;
   private readonly sql: Statements;
   private readonly notify: boolean;
+  private readonly deleteDoneJobs: boolean;
   private readonly listener: JobsAvailableListener;
   private readonly retention: RetentionOptions & { batchSize: number };
   private readonly transientRetry: ResolvedTransientRetry;
@@ -118,6 +119,8 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     this.retention = resolveRetention(options.retention);
     this.transientRetry = resolveTransientRetry(options.transientRetry);
     this.notify = options.notify ?? true;
+    this.deleteDoneJobs = options.deleteDoneJobs ?? false;
+    if (typeof this.deleteDoneJobs !== 'boolean') throw new InvalidOptionError('deleteDoneJobs', 'must be a boolean');
     this.onBackgroundError = options.onBackgroundError ?? ((err) => console.warn(`[oddjob/postgres] ${err.message}`));
 
     const { connection } = options;
@@ -291,7 +294,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       const rows = await this.db.run<{ id: string; queue: string; kind: string }>(
         'record job outcomes',
         this.sql.recordOutcomes,
-        (retrying) => [this.now(), ...arrays, retrying],
+        (retrying) => [this.now(), ...arrays, retrying, this.deleteDoneJobs],
       );
       const ok = new Set(rows.map((r) => r.id));
       for (const { o, i } of round) if (ok.has(o.lease.jobId)) results[i] = 'ok';

@@ -83,11 +83,11 @@ describe('postgres connection loss', function () {
       expect(await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: job!.id, token: job!.lease.token } }])).to.deep.equal(['ok']);
       // The same statement again, as the store runs it after a transient error (retrying = true)...
       const stmt = buildStatements(t.schema).recordOutcomes;
-      const values = (retrying: boolean) => [clock.now(), [job!.id], [job!.lease.token], ['done'], [null], [null], retrying];
+      const values = (retrying: boolean) => [clock.now(), [job!.id], [job!.lease.token], ['done'], [null], [null], retrying, false];
       expect((await client.query(stmt.text, values(true))).rows.map((r) => r.id)).to.deep.equal([job!.id]);
       // ...and on a first try, or with someone else's token, it is refused.
       expect((await client.query(stmt.text, values(false))).rows).to.have.length(0);
-      const other = [clock.now(), [job!.id], ['other-token'], ['done'], [null], [null], true];
+      const other = [clock.now(), [job!.id], ['other-token'], ['done'], [null], [null], true, false];
       expect((await client.query(stmt.text, other)).rows).to.have.length(0);
       expect((await t.store.getJob(job!.id))!.status).to.equal('done');
     } finally {

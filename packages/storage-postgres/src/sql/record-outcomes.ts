@@ -17,8 +17,16 @@ import { NOW_SQL, type SqlContext } from './context.js';
  *   `applied` updates are still `processing`, so the two never overlap.
  * - 'released' gives the attempt back (attempts - 1) and makes the job claimable now.
  * - The store never puts one job twice in a batch (an UPDATE ... FROM applies one of them only).
+ * - With `deleteDoneJobs` ($8), a `done` outcome deletes its row instead of updating it (`deleted`):
+ *   a DELETE only marks the row version dead, where the UPDATE writes a new version and new entries
+ *   in the primary key and the finished index, so completion costs about half. Rows with a unique
+ *   key are kept (marked done) so that the key stays taken: a schedule's (name, fire time) key must
+ *   outlive its job or a late scheduler could fire that time again. `deleted` and `applied` work on
+ *   disjoint rows (the same condition, negated), both read the statement's snapshot.
+ *   On a retry, a done outcome whose row is gone was deleted by the earlier try: it counts as applied.
  *
- * $1 now, $2 ids, $3 tokens, $4 kinds, $5 errors (json text or NULL), $6 retry run_at, $7 retrying.
+ * $1 now, $2 ids, $3 tokens, $4 kinds, $5 errors (json text or NULL), $6 retry run_at, $7 retrying,
+ * $8 delete done jobs.
  */
 export function recordOutcomes({ s, statement }: SqlContext): Statement {
   return statement(
@@ -26,6 +34,12 @@ export function recordOutcomes({ s, statement }: SqlContext): Statement {
     `WITH o AS (
        SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
          AS o(id, token, kind, error, run_at)
+     ), deleted AS (
+       DELETE FROM ${s}.jobs j
+        USING o
+        WHERE $8::boolean AND o.kind = 'done' AND j.unique_key IS NULL
+          AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
+       RETURNING j.id, j.queue, o.kind
      ), applied AS (
        UPDATE ${s}.jobs j
           SET status = CASE o.kind WHEN 'released' THEN CASE WHEN j.attempts > 1 THEN 'retry' ELSE 'new' END
@@ -39,13 +53,21 @@ export function recordOutcomes({ s, statement }: SqlContext): Statement {
          FROM o
         WHERE j.id = o.id AND j.lease_token = o.token
           AND j.lease_expires_at > ${NOW_SQL}
+          AND NOT ($8::boolean AND o.kind = 'done' AND j.unique_key IS NULL)
        RETURNING j.id, j.queue, o.kind
      ), already AS (
        SELECT j.id, j.queue, o.kind
          FROM o JOIN ${s}.jobs j ON j.id = o.id AND j.lease_token = o.token
         WHERE $7::boolean
           AND (j.status = o.kind OR (o.kind = 'released' AND j.status IN ('new', 'retry')))
+       UNION ALL
+       SELECT o.id, NULL, o.kind
+         FROM o
+        WHERE $7::boolean AND $8::boolean AND o.kind = 'done'
+          AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = o.id)
      )
+     SELECT id, queue, kind FROM deleted
+     UNION ALL
      SELECT id, queue, kind FROM applied
      UNION ALL
      SELECT id, queue, kind FROM already`,
