@@ -35,28 +35,41 @@ function describe(value: unknown): string {
   return ctor ? `an instance of ${ctor}` : 'an object with a custom prototype';
 }
 
-function walk(value: unknown, path: string, ancestors: object[]): void {
+/**
+ * Checks `value` and answers whether it needs superjson at all: false when it is plain JSON data
+ * (strings, finite numbers, booleans, null, arrays and plain objects of those), which is most job
+ * arguments, and which plain JSON.stringify encodes byte for byte as superjson would (superjson adds
+ * its `meta` only for values JSON cannot carry).
+ */
+function walk(value: unknown, path: string, ancestors: object[]): boolean {
   switch (typeof value) {
     case 'string':
-    case 'number':
     case 'boolean':
+      return false;
+    case 'number':
+      return !Number.isFinite(value) || Object.is(value, -0);
     case 'bigint':
     case 'undefined':
-      return;
+      return true;
     case 'function':
     case 'symbol':
       throw new JobArgumentError(path, `${describe(value)} cannot be serialized`);
   }
-  if (value === null) return;
+  if (value === null) return false;
   const obj = value as object;
-  if (obj instanceof Date || obj instanceof RegExp || obj instanceof Uint8Array) return;
+  if (obj instanceof Date || obj instanceof RegExp || obj instanceof Uint8Array) return true;
   if (ancestors.includes(obj)) {
     throw new JobArgumentError(path, 'circular reference: the value contains itself');
   }
   ancestors.push(obj);
+  let special = false;
   try {
     if (Array.isArray(obj)) {
-      obj.forEach((v, i) => walk(v, `${path}[${i}]`, ancestors));
+      // A hole in a sparse array reads back as null (as in JSON and superjson alike); an explicit
+      // undefined element is kept.
+      for (let i = 0; i < obj.length; i++) {
+        if (i in obj && walk(obj[i], `${path}[${i}]`, ancestors)) special = true;
+      }
     } else if (obj instanceof Map) {
       let i = 0;
       for (const [k, v] of obj) {
@@ -64,9 +77,11 @@ function walk(value: unknown, path: string, ancestors: object[]): void {
         walk(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`, ancestors);
         i++;
       }
+      special = true;
     } else if (obj instanceof Set) {
       let i = 0;
       for (const v of obj) walk(v, `${path}<item ${i++}>`, ancestors);
+      special = true;
     } else {
       const proto = Object.getPrototypeOf(obj);
       if (proto !== Object.prototype && proto !== null) {
@@ -79,12 +94,17 @@ function walk(value: unknown, path: string, ancestors: object[]): void {
         throw new JobArgumentError(path, 'symbol-keyed properties cannot be serialized');
       }
       for (const key of Object.keys(obj)) {
-        walk((obj as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
+        if (walk((obj as Record<string, unknown>)[key], `${path}.${key}`, ancestors)) special = true;
+      }
+      if (Object.prototype.hasOwnProperty.call(obj, '__proto__')) {
+        // Reading such a key back into an object is how prototype pollution starts; superjson refuses it too.
+        throw new JobArgumentError(`${path}.__proto__`, 'a "__proto__" key cannot be stored (prototype pollution risk)');
       }
     }
   } finally {
     ancestors.pop();
   }
+  return special;
 }
 
 /** Throws JobArgumentError naming the first value (by path) that would not survive storage. */
@@ -95,15 +115,21 @@ export function assertSerializable(value: unknown, path: string): void {
 /** Serializes a job's arguments; throws JobArgumentError naming the argument position. */
 export function serializeArgs(args: readonly unknown[]): string {
   if (!Array.isArray(args)) throw new JobArgumentError('args', 'must be an array');
-  args.forEach((a, i) => walk(a, `args[${i}]`, []));
-  return codec.stringify(args);
+  let special = false;
+  for (let i = 0; i < args.length; i++) {
+    if (walk(args[i], `args[${i}]`, [])) special = true;
+  }
+  // Plain JSON data: the same text superjson would write, at a fraction of the cost (enqueue hot path).
+  return special ? codec.stringify(args) : `{"json":${JSON.stringify(args)}}`;
 }
 
 /** Reads stored arguments back; throws CorruptJobError (naming the job) if they are unreadable. */
 export function deserializeArgs(text: string, jobId: string): unknown[] {
   let value: unknown;
   try {
-    value = codec.parse(text);
+    // No "meta": nothing for superjson to restore, so the "json" part is the value as it is.
+    const envelope = JSON.parse(text) as { json?: unknown; meta?: unknown } | null;
+    value = envelope !== null && typeof envelope === 'object' && !('meta' in envelope) ? envelope.json : codec.deserialize(envelope as never);
   } catch (err) {
     throw new CorruptJobError(jobId, `arguments are not readable (${(err as Error).message})`, { cause: err });
   }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { SuperJSON } from 'superjson';
 import { CorruptJobError, JobArgumentError, deserializeArgs, serializeArgs } from '../src/index.js';
 
 function rejection(fn: () => unknown): Error {
@@ -86,5 +87,37 @@ describe('serializer', function () {
       expect(e, bad).to.be.instanceOf(CorruptJobError);
       expect(e.message).to.contain('job-42');
     }
+  });
+
+  it('writes plain JSON data exactly as superjson would (the fast path is invisible)', function () {
+    const plain = [1, 'two', true, null, [3, { four: [5, 'six'] }], { nested: { a: 'b', n: -1.5 } }, ''];
+    expect(serializeArgs(plain)).to.equal(SuperJSON.stringify(plain));
+    expect(deserializeArgs(serializeArgs(plain), 'j')).to.deep.equal(plain);
+  });
+
+  it('refuses an own "__proto__" key, naming where it is', function () {
+    const proto = JSON.parse('{"x": 1, "__proto__": {"polluted": true}}') as object;
+    const e = rejection(() => serializeArgs(['a', { inner: proto }]));
+    expect(e).to.be.instanceOf(JobArgumentError);
+    expect(e.message).to.contain('args[1].inner.__proto__');
+  });
+
+  it('leaves values plain JSON would bend to superjson: -0, NaN, Infinity, undefined; holes become null', function () {
+    const sparse: unknown[] = [1];
+    sparse[2] = 3;
+    const [negZero, nan, inf, holes, undef] = deserializeArgs(serializeArgs([-0, Number.NaN, Infinity, sparse, [undefined]]), 'j') as [
+      number,
+      number,
+      number,
+      unknown[],
+      unknown[],
+    ];
+    expect(Object.is(negZero, -0)).to.equal(true);
+    expect(Number.isNaN(nan)).to.equal(true);
+    expect(inf).to.equal(Infinity);
+    expect(holes).to.have.length(3);
+    expect(holes[1], 'a hole reads back as null, as in JSON').to.equal(null);
+    expect(holes[2]).to.equal(3);
+    expect(undef).to.deep.equal([undefined]);
   });
 });

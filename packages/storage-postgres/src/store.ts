@@ -174,22 +174,24 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
         throw new JobArgumentError(jobs.length > 1 ? `job ${i} metadata` : 'metadata', (err as Error).message);
       }
     });
-    const columns = [
-      jobs.map((j) => j.id),
-      jobs.map((j) => j.queue),
-      jobs.map((j) => j.target),
-      jobs.map((j) => j.method),
-      jobs.map((j) => j.args),
-      jobs.map((j) => j.runAt),
-      jobs.map((j) => j.retry.maxAttempts),
-      jobs.map((j) => JSON.stringify(j.retry)),
-      metadata,
-      jobs.map((j) => j.uniqueKey),
-    ];
+    const batch = JSON.stringify(
+      jobs.map((j, i) => ({
+        id: j.id,
+        queue: j.queue,
+        target: j.target,
+        method: j.method,
+        args: j.args,
+        run_at: j.runAt === null ? null : j.runAt.toISOString(),
+        max_attempts: j.retry.maxAttempts,
+        retry: JSON.stringify(j.retry),
+        metadata: metadata[i],
+        unique_key: j.uniqueKey,
+      })),
+    );
     const run = (operation: string, stmt: keyof Statements, values: readonly unknown[]) =>
       tx ? this.db.runOn(tx, operation, this.sql[stmt], values) : this.db.run(operation, this.sql[stmt], values);
 
-    const inserted = await run('insert jobs', 'insertJobs', [this.now(), ...columns, this.notify]);
+    const inserted = await run('insert jobs', 'insertJobs', [this.now(), batch, this.notify]);
     const answered = new Map<string, string>(); // job id -> id to answer
     const keyHolders = new Map<string, string>();
     for (const row of inserted as { id: string; unique_key: string | null }[]) {

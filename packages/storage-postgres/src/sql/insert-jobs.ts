@@ -4,8 +4,10 @@ import { NOW_SQL, type SqlContext } from './context.js';
 /**
  * Enqueue: a whole batch in one statement, one round trip, whatever its size.
  *
- * - Columns arrive as parallel arrays and are zipped by unnest, so the statement text (and its
- *   prepared plan) is the same for 1 job or 10,000.
+ * - The batch arrives as ONE json parameter, read by json_to_recordset, so the statement text (and
+ *   its prepared plan) is the same for 1 job or 10,000. One JSON text is much cheaper to build than
+ *   ten parallel array parameters: JSON.stringify is native, while pg escapes array elements one by
+ *   one in JavaScript (measured: batch enqueue went from ~38k to see README jobs/s).
  * - ON CONFLICT DO NOTHING with no target covers both ways a row can be refused: its unique key is
  *   held (by a stored job, a concurrent adder, or an earlier job of this batch), or its id exists
  *   because this very batch was committed by a try whose connection then dropped. Ids are made by the
@@ -17,15 +19,16 @@ import { NOW_SQL, type SqlContext } from './context.js';
  *   `woken` is a plain SELECT, which runs only if referenced, hence the scalar subquery in the
  *   final SELECT.
  *
- * $1 now, $2..$11 column arrays, $12 whether to notify.
+ * $1 now, $2 the jobs as a json array of {id, queue, target, method, args, run_at, max_attempts,
+ * retry, metadata, unique_key} (retry and metadata as JSON text), $3 whether to notify.
  */
 export function insertJobs({ s, channel, statement }: SqlContext): Statement {
   return statement(
     'insert_jobs',
     `WITH input AS (
-       SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-                            $8::int[], $9::text[], $10::text[], $11::text[])
-         AS i(id, queue, target, method, args, run_at, max_attempts, retry, metadata, unique_key)
+       SELECT * FROM json_to_recordset($2::json)
+         AS i(id uuid, queue text, target text, method text, args text, run_at timestamptz, max_attempts int,
+              retry text, metadata text, unique_key text)
      ), inserted AS (
        INSERT INTO ${s}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry,
                               metadata, unique_key, created_at, updated_at)
@@ -35,7 +38,7 @@ export function insertJobs({ s, channel, statement }: SqlContext): Statement {
        ON CONFLICT DO NOTHING
        RETURNING id, queue, run_at, unique_key
      ), woken AS (
-       SELECT pg_notify(${channel}, queue) FROM (SELECT DISTINCT queue FROM inserted WHERE $12::boolean AND run_at <= ${NOW_SQL}) due
+       SELECT pg_notify(${channel}, queue) FROM (SELECT DISTINCT queue FROM inserted WHERE $3::boolean AND run_at <= ${NOW_SQL}) due
      )
      SELECT id, unique_key, (SELECT count(*) FROM woken) AS woken FROM inserted`,
   );
