@@ -1,41 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** Where the tests find PostgreSQL: ODDJOB_PG_URL, or the development machines' local server. */
-export const PG_URL = process.env.ODDJOB_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-let reachable: Promise<string | null> | undefined;
-
-/** null when PostgreSQL answers, otherwise why not. Asked once per process. */
-function probe(): Promise<string | null> {
-  reachable ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return null;
-    } catch (err) {
-      return (err as Error).message;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  })();
-  return reachable;
-}
-
-/**
- * Call from a `before` hook. Without PostgreSQL the suite is skipped with a visible reason on a
- * developer's machine; with env CI set it fails, so a missing database can never pass as green.
- */
-export async function requirePostgres(ctx: Mocha.Context): Promise<void> {
-  const why = await probe();
-  if (why === null) return;
-  const message = `PostgreSQL at ${PG_URL} is unreachable (${why})`;
-  if (process.env.CI) throw new Error(`${message}; CI is set, so the integration tests must run`);
-  console.warn(`    skipping: ${message}`);
-  ctx.skip();
-}
+// Reachability, the CI rule (a skipped PostgreSQL suite fails when CI is set) and the URL are shared
+// with the provider's own tests.
+export { PG_URL, requirePostgres } from '@oddjob/storage-postgres/testing';
+import { PG_URL } from '@oddjob/storage-postgres/testing';
 
 /** A schema name no other test or parallel run uses (storage-postgres allows at most 48 characters). */
 export function uniqueSchema(label: string): string {
