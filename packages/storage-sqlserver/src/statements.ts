@@ -182,8 +182,13 @@ WHERE h.id IN (${ids.join(', ')})${keyed.length === 0 ? '' : ` OR h.unique_key I
  *    with none left it becomes `failed` with core's LeaseExpiredError, built here as JSON from the
  *    owner via STRING_ESCAPE(..., 'json') between a bound head and tail, so the text stays core's.
  *    READPAST skips rows another session holds (e.g. one extending that very lease right now).
+ *    READCOMMITTEDLOCK (on both statements): the table-hints page says READPAST "cannot be specified"
+ *    when the database has READ_COMMITTED_SNAPSHOT ON (Azure SQL Database's default) and the session
+ *    is at READ COMMITTED, and that the remedy is to add READCOMMITTEDLOCK. Under UPDLOCK the hint is
+ *    otherwise ignored, so on a database without RCSI it changes nothing. (The same combination,
+ *    UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK, is what NServiceBus's SQL Server transport runs.)
  * 2. The claim: the CTE picks TOP (@limit) claimable rows in (run_at, id) order WITH (ROWLOCK, READPAST,
- *    UPDLOCK): UPDLOCK takes update locks as rows are read so two claimers cannot both pick a row,
+ *    UPDLOCK, READCOMMITTEDLOCK): UPDLOCK takes update locks as rows are read so two claimers cannot both pick a row,
  *    READPAST makes a claimer skip rows another claimer has locked instead of queueing behind it, and
  *    ROWLOCK keeps those locks at row level. Updating the CTE updates the base rows; OUTPUT returns
  *    them as changed (the docs give no order for OUTPUT, so the caller sorts). NEWID() is evaluated
@@ -214,12 +219,12 @@ UPDATE j SET
   finished_at = CASE WHEN j.attempts >= j.max_attempts THEN @now ELSE j.finished_at END,
   updated_at = CASE WHEN j.attempts >= j.max_attempts THEN @now ELSE j.updated_at END,
   lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-FROM ${n.jobs} AS j WITH (ROWLOCK, READPAST)
+FROM ${n.jobs} AS j WITH (ROWLOCK, READPAST, READCOMMITTEDLOCK)
 WHERE j.status = 'processing' AND j.lease_expires_at <= @now;
 
 WITH picked AS (
   SELECT TOP (@limit) *
-  FROM ${n.jobs} WITH (ROWLOCK, READPAST, UPDLOCK)
+  FROM ${n.jobs} WITH (ROWLOCK, READPAST, UPDLOCK, READCOMMITTEDLOCK)
   WHERE status IN ('new', 'retry') AND run_at <= @now AND queue IN (${queues.text})
   ORDER BY run_at, id
 )

@@ -120,10 +120,26 @@ describe('sqlserver: statements', function () {
 
   it('claim with the documented queue hints, in run_at, id order, and return the rows with OUTPUT', function () {
     const claim = S.claimJobs(n, { queues: ['a'], limit: 1, owner: 'o', leaseMs: 1 }, leaseErrorJson()).text;
-    expect(claim).to.match(/SELECT TOP \(@limit\) \*\s+FROM \[sanity\]\.\[jobs\] WITH \(ROWLOCK, READPAST, UPDLOCK\)/);
+    expect(claim).to.match(/SELECT TOP \(@limit\) \*\s+FROM \[sanity\]\.\[jobs\] WITH \(ROWLOCK, READPAST, UPDLOCK, READCOMMITTEDLOCK\)/);
     expect(claim).to.match(/ORDER BY run_at, id\s*\)/);
     expect(claim).to.match(/UPDATE picked SET[\s\S]*OUTPUT inserted\.id/);
     expect(claim).to.contain("status IN ('new', 'retry')"); // the filtered index's predicate, as a literal
+  });
+
+  it('pair every READPAST with READCOMMITTEDLOCK, which READ_COMMITTED_SNAPSHOT databases require', function () {
+    // Table hints docs: under READ_COMMITTED_SNAPSHOT ON at READ COMMITTED, READPAST is refused
+    // (error 650) unless READCOMMITTEDLOCK is also given. Azure SQL Database has RCSI on by default.
+    let seen = 0;
+    for (const b of built) {
+      for (const m of b.text.matchAll(/WITH \(([^)]*)\)/g)) {
+        const hints = m[1]!.split(',').map((h) => h.trim().toUpperCase());
+        if (!hints.includes('READPAST')) continue;
+        seen++;
+        expect(hints, `${b.name}: ${m[0]}`).to.include('READCOMMITTEDLOCK');
+        expect(hints, `${b.name}: ${m[0]}`).to.not.include.members(['HOLDLOCK', 'SERIALIZABLE', 'NOLOCK', 'READCOMMITTED']);
+      }
+    }
+    expect(seen, 'the claim batch uses READPAST twice').to.equal(2);
   });
 
   it('fence every write after the claim by lease token and expiry', function () {
