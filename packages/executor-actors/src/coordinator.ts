@@ -254,6 +254,13 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       return;
     }
     if (this.looksEmpty) return;
+    // Claim in worthwhile batches. A claim costs a round trip plus a fixed statement overhead (a
+    // third of a 500-job claim on PostgreSQL), so while more jobs are held than there are workers —
+    // the workers have their next job in hand — wait until at least half the capacity is free
+    // instead of topping up a few jobs at a time. Measured with maxPending 500 on PostgreSQL: claims
+    // averaged 233 jobs without this rule. With the default capacity (workers * 2) it means: claim
+    // when no more than `workers` jobs are held.
+    if (this.runs.size > this.workers.length && room < Math.ceil(this.capacity / 2)) return;
     this.fetchInFlight = true;
     this.lookAgain = false;
     this.layer.tell({
