@@ -12,6 +12,17 @@ export const JOBS_PER_STATEMENT = Math.floor(MAX_PARAMS / INSERT_PARAMS_PER_JOB)
 const KEY_RACE_TRIES = 5;
 
 /**
+ * A unique key as SQL Server compares it: `=` and unique indexes ignore trailing spaces (ANSI padding,
+ * in every collation, BIN2 included), so "k" and "k " are one key there. The writer must match keys
+ * the same way, or a job whose key differs from its holder's only by trailing spaces finds no holder
+ * in the answer and is retried until it fails, and two such keys in one batch make the INSERT hit the
+ * unique index (2601) on every try.
+ */
+export function keyIdentity(key: string): string {
+  return key.replace(/ +$/, '');
+}
+
+/**
  * Writes jobs. Pass an mssql Transaction as `tx` and the jobs are written on it, so they exist only if
  * the caller commits; without one, a batch that needs several statements runs in a transaction of
  * our own, so a batch is all or nothing either way.
@@ -33,12 +44,13 @@ export class SqlServerJobWriter implements IJobWriter<sql.Transaction> {
     const answerFrom: NewJob[] = [];
     const toWrite: NewJob[] = [];
     for (const job of jobs) {
-      const first = job.uniqueKey === null ? undefined : firstWithKey.get(job.uniqueKey);
+      const key = job.uniqueKey === null ? null : keyIdentity(job.uniqueKey);
+      const first = key === null ? undefined : firstWithKey.get(key);
       if (first) {
         answerFrom.push(first);
         continue;
       }
-      if (job.uniqueKey !== null) firstWithKey.set(job.uniqueKey, job);
+      if (key !== null) firstWithKey.set(key, job);
       answerFrom.push(job);
       toWrite.push(job);
     }
@@ -72,11 +84,12 @@ export class SqlServerJobWriter implements IJobWriter<sql.Transaction> {
         throw err;
       }
       const present = new Set(rows.map((r) => r.id));
-      const holders = new Map(rows.filter((r) => r.unique_key !== null).map((r) => [r.unique_key!, r.id]));
+      const holders = new Map(rows.filter((r) => r.unique_key !== null).map((r) => [keyIdentity(r.unique_key!), r.id]));
       const next: NewJob[] = [];
       for (const job of pending) {
+        const holder = job.uniqueKey === null ? undefined : holders.get(keyIdentity(job.uniqueKey));
         if (present.has(job.id)) answers.set(job.id, job.id);
-        else if (job.uniqueKey !== null && holders.has(job.uniqueKey)) answers.set(job.id, holders.get(job.uniqueKey)!);
+        else if (holder !== undefined) answers.set(job.id, holder);
         else next.push(job); // its key's holder was purged between the two statements: the key is free now
       }
       if (next.length === 0) return answers;

@@ -34,15 +34,28 @@ class FakeServer {
     }
     const p = new Map(s.params.map((x) => [x.name, x.value]));
     const count = s.params.filter((x) => /^id\d+$/.test(x.name)).length;
-    const held = () => new Map([...this.rows].filter(([, k]) => k !== null).map(([id, k]) => [k!, id]));
+    const sentKeys = new Set<string>();
+    const sentIds: string[] = [];
+    // SQL Server's `=` and unique indexes ignore trailing spaces: model that, as the server would.
+    const same = (k: string) => k.replace(/ +$/, '');
+    const held = () => new Map([...this.rows].filter(([, k]) => k !== null).map(([id, k]) => [same(k!), id]));
     for (let i = 0; i < count; i++) {
       const id = p.get(`id${i}`) as string;
       const key = p.get(`uk${i}`) as string | null;
-      if (!this.rows.has(id) && (key === null || !held().has(key))) this.rows.set(id, key);
+      if (!this.rows.has(id) && (key === null || !held().has(same(key)))) {
+        if (key !== null && sentKeys.has(same(key))) {
+          // two rows of one INSERT with the same key: the unique index refuses the whole statement
+          for (const added of sentIds) this.rows.delete(added);
+          throw Object.assign(new Error('Cannot insert duplicate key row'), { number: 2601 });
+        }
+        this.rows.set(id, key);
+        sentIds.push(id);
+      }
+      if (key !== null) sentKeys.add(same(key));
     }
     const ids = new Set(Array.from({ length: count }, (_, i) => p.get(`id${i}`)));
-    const keys = new Set(Array.from({ length: count }, (_, i) => p.get(`uk${i}`)).filter((k) => k !== null));
-    const out = [...this.rows].filter(([id, k]) => ids.has(id) || (k !== null && keys.has(k))).map(([id, k]) => ({ id, unique_key: k }));
+    const keys = new Set(Array.from({ length: count }, (_, i) => p.get(`uk${i}`) as string | null).filter((k) => k !== null).map(same));
+    const out = [...this.rows].filter(([id, k]) => ids.has(id) || (k !== null && keys.has(same(k)))).map(([id, k]) => ({ id, unique_key: k }));
     return { recordsets: [out], recordset: out, rowsAffected: [0], output: {} };
   }
 }
@@ -69,6 +82,19 @@ describe('sqlserver: job writer', function () {
     expect(server.rows.size).to.equal(3);
     // the repeated key was never sent: the statement carried three rows, not four
     expect(server.statements[1]!.params.filter((p) => /^id\d+$/.test(p.name))).to.have.length(3);
+  });
+
+  it('treats keys that differ only by trailing spaces as one key, as SQL Server compares them', async function () {
+    const server = new FakeServer();
+    const writer = new SqlServerJobWriter(server.ctx());
+    const [holder] = await writer.insertJobs([make(0, 'k')]);
+    // against a stored holder: answered with its id, not retried until the writer gives up
+    expect(await writer.insertJobs([make(1, 'k  ')])).to.deep.equal([holder]);
+    // within one batch: the second is answered with the first, and never sent to collide in the index
+    const batch = [make(2, 'x'), make(3, 'x ')];
+    expect(await writer.insertJobs(batch)).to.deep.equal([batch[0]!.id, batch[0]!.id]);
+    expect(server.rows.size).to.equal(2);
+    expect(server.statements).to.have.length(3);
   });
 
   it('splits a large batch into chunks run in one transaction', async function () {
