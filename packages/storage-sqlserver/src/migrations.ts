@@ -113,9 +113,15 @@ export function renderStatement(statement: string, names: SchemaNames): string {
   return statement.split('{schema}').join(names.quotedSchema);
 }
 
-/** The lock's resource name: per schema, so stores in different schemas migrate independently. */
+/**
+ * The lock's resource name: per schema, so stores in different schemas migrate independently.
+ * Lower-cased because sp_getapplock compares resource names byte for byte (case-sensitive whatever
+ * the collation), while schema names in the usual case-insensitive database are not: stores opened
+ * with "Jobs" and "jobs" name one schema and must take one lock. (In a case-sensitive database two
+ * such schemas merely share the lock, which only serializes their migrations.)
+ */
 export function applockResource(names: SchemaNames): string {
-  return `oddjob.migrate.${names.schema}`;
+  return `oddjob.migrate.${names.schema.toLowerCase()}`;
 }
 
 /**

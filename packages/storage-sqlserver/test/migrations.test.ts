@@ -62,6 +62,12 @@ describe('sqlserver: migrations', function () {
     }
   });
 
+  it('take one applock per schema whatever the case it is spelled in (applock names compare byte for byte)', function () {
+    expect(applockResource(schemaNames('Tenant_A'))).to.equal(applockResource(schemaNames('tenant_a')));
+    expect(applockResource(schemaNames('tenant_a'))).to.not.equal(applockResource(schemaNames('tenant_b')));
+    expect(migrationBody(schemaNames('Tenant_A'))).to.contain("@Resource = N'oddjob.migrate.tenant_a'");
+  });
+
   it('print as one transactional batch a DBA can run by hand', function () {
     const script = migrationScript(schemaNames('jobs'));
     expect(script).to.not.match(/^\s*GO\s*$/im); // one batch: the transaction cannot be split
