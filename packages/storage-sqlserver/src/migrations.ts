@@ -31,6 +31,9 @@ export interface Migration {
 export const MIGRATION_LOCK_FAILED = 51000;
 export const SCHEMA_TOO_NEW = 51001;
 
+/** How long the batch waits for another process's migration (sp_getapplock @LockTimeout). */
+export const MIGRATION_LOCK_TIMEOUT_MS = 60_000;
+
 const BIN2 = 'COLLATE Latin1_General_100_BIN2';
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
@@ -132,8 +135,8 @@ export function migrationBody(names: SchemaNames, migrations: readonly Migration
   const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
   const lines = [
     'DECLARE @lock int;',
-    `EXEC @lock = sys.sp_getapplock @Resource = ${literal(applockResource(names))}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 60000;`,
-    `IF @lock < 0 THROW ${MIGRATION_LOCK_FAILED}, ${literal(`OddJob: could not take the migration lock on schema ${names.schema} within 60 s`)}, 1;`,
+    `EXEC @lock = sys.sp_getapplock @Resource = ${literal(applockResource(names))}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = ${MIGRATION_LOCK_TIMEOUT_MS};`,
+    `IF @lock < 0 THROW ${MIGRATION_LOCK_FAILED}, ${literal(`OddJob: could not take the migration lock on schema ${names.schema} within ${MIGRATION_LOCK_TIMEOUT_MS / 1000} s`)}, 1;`,
     `IF SCHEMA_ID(${literal(names.schema)}) IS NULL EXEC(${literal(`CREATE SCHEMA ${names.quotedSchema}`)});`,
     `IF OBJECT_ID(${literal(names.migrations)}, N'U') IS NULL EXEC(${literal(
       `CREATE TABLE ${names.migrations} (version int NOT NULL CONSTRAINT [PK_migrations] PRIMARY KEY, name nvarchar(200) NOT NULL, checksum char(64) NOT NULL, applied_at datetime2(3) NOT NULL)`,

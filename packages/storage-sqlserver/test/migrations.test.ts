@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { LATEST_VERSION, migrationBody, migrationChecksum, migrationScript, MIGRATIONS, schemaNames } from '../src/index.js';
-import { applockResource, renderStatement } from '../src/migrations.js';
+import sql from 'mssql';
+import { migrationRequest, MIGRATION_REQUEST_TIMEOUT_MS } from '../src/migrate.js';
+import { applockResource, MIGRATION_LOCK_TIMEOUT_MS, renderStatement } from '../src/migrations.js';
 
 /**
  * Released migrations are append-only: their text is pinned here. Changing one of these checksums
@@ -60,6 +62,15 @@ describe('sqlserver: migrations', function () {
       }
       previous = ledger;
     }
+  });
+
+  it('run the batch with a request time-out longer than the applock wait (mssql defaults to 15 s)', function () {
+    expect(migrationBody(schemaNames('t'))).to.contain(`@LockTimeout = ${MIGRATION_LOCK_TIMEOUT_MS};`);
+    const tx = new sql.Transaction(new sql.ConnectionPool({ server: 'unused.invalid' }));
+    const request = migrationRequest(tx) as unknown as { overrides: { requestTimeout?: number }; parent: unknown };
+    expect(request.parent).to.equal(tx);
+    expect(request.overrides.requestTimeout).to.equal(MIGRATION_REQUEST_TIMEOUT_MS);
+    expect(MIGRATION_REQUEST_TIMEOUT_MS).to.be.greaterThan(MIGRATION_LOCK_TIMEOUT_MS + 60_000);
   });
 
   it('take one applock per schema whatever the case it is spelled in (applock names compare byte for byte)', function () {
