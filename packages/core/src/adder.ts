@@ -1,13 +1,13 @@
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { InvalidOptionError, JobArgumentError } from './errors.js';
+import { InvalidOptionError } from './errors.js';
 import { newJobId } from './ids.js';
 import type { JobCall, JobOptions, NewJob } from './job.js';
 import { DEFAULT_QUEUE } from './job.js';
 import { recordCall, type CallRecorder } from './record-call.js';
 import { defaultRegistry, ownMethod, type JobClass, type JobRegistry } from './registry.js';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry.js';
-import { assertSerializable, serializeArgs } from './serializer.js';
+import { assertPlainJson, serializeArgs } from './serializer.js';
 
 /** One entry of an `addJobs` batch: the typed form or the plain form, each with its options. */
 export type JobSpec<T = unknown> =
@@ -87,10 +87,7 @@ export function prepareJob<T>(
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new InvalidOptionError('metadata', 'must be a plain object');
   }
-  assertSerializable(metadata, 'metadata');
-  if (Object.values(metadata).some((v) => typeof v === 'bigint')) {
-    throw new JobArgumentError('metadata', 'bigint values are not allowed in metadata (it is stored as plain JSON)');
-  }
+  assertPlainJson(metadata, 'metadata');
   const uniqueKey = options.uniqueKey ?? null;
   if (uniqueKey !== null && (typeof uniqueKey !== 'string' || uniqueKey.length === 0 || uniqueKey.length > 512)) {
     throw new InvalidOptionError('uniqueKey', 'must be a string of 1 to 512 characters');

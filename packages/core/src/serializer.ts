@@ -6,7 +6,7 @@ import { CorruptJobError, JobArgumentError } from './errors.js';
  * Date, bigint, Map, Set, undefined, RegExp, NaN/Infinity and -0), taught Buffer and Uint8Array here.
  *
  * superjson would quietly turn a class instance into a plain object and a function into nothing, so
- * every value is first walked by `assertSerializable`, which rejects what cannot come back as it went
+ * every value is first walked (`walk`), which rejects what cannot come back as it went
  * in and names the argument position (e.g. `args[1].items[3]`).
  */
 const codec = new SuperJSON();
@@ -107,9 +107,18 @@ function walk(value: unknown, path: string, ancestors: object[]): boolean {
   return special;
 }
 
-/** Throws JobArgumentError naming the first value (by path) that would not survive storage. */
-export function assertSerializable(value: unknown, path: string): void {
-  walk(value, path, []);
+/**
+ * Checks metadata, which every provider stores as plain JSON (a jsonb column, a JSON file): anything
+ * JSON would bend — bigint, Date, Map, Set, undefined, NaN — is refused here, so that no store keeps
+ * it differently from another (the memory store would keep a Date, PostgreSQL a string).
+ */
+export function assertPlainJson(value: unknown, path: string): void {
+  if (walk(value, path, [])) {
+    throw new JobArgumentError(
+      path,
+      'must be plain JSON (strings, finite numbers, booleans, null, arrays and plain objects): it is stored as JSON',
+    );
+  }
 }
 
 /** Serializes a job's arguments; throws JobArgumentError naming the argument position. */
@@ -137,10 +146,4 @@ export function deserializeArgs(text: string, jobId: string): unknown[] {
     throw new CorruptJobError(jobId, 'arguments are not a list');
   }
   return value;
-}
-
-/** Serializes metadata (plain JSON: no type fidelity promised); throws JobArgumentError on bad values. */
-export function serializeMetadata(metadata: Record<string, unknown>): string {
-  walk(metadata, 'metadata', []);
-  return JSON.stringify(metadata, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }

@@ -142,5 +142,15 @@ describe('recordCall and prepareJob', function () {
     expect(thrown(() => prepareJob({ call: base, options: { metadata: { f: () => 1 } } }))).to.be.instanceOf(
       JobArgumentError,
     );
+    // Metadata is stored as plain JSON by every provider: what JSON would bend is refused, at any depth.
+    for (const metadata of [{ n: 1n }, { deep: { n: [2n] } }, { at: new Date(0) }, { u: undefined }, { x: Number.NaN }]) {
+      expect(thrown(() => prepareJob({ call: base, options: { metadata } })), JSON.stringify(Object.keys(metadata))).to.be.instanceOf(
+        JobArgumentError,
+      );
+    }
+    expect(prepareJob({ call: base, options: { metadata: { a: [1, { b: null }], s: 'x' } } }).metadata).to.deep.equal({
+      a: [1, { b: null }],
+      s: 'x',
+    });
   });
 });

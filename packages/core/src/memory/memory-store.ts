@@ -9,7 +9,7 @@ import type { ClaimedJob, JobLease, JobProgress, JobRecord, NewJob } from '../jo
 import type { ClaimRequest, IJobQueueManager, JobOutcome, LeaseCheck } from '../manager.js';
 import type { JobRegistry } from '../registry.js';
 import type { IScheduleStore, ScheduleRecord } from '../schedule-store.js';
-import { isFinalStatus, type JobStatus } from '../status.js';
+import { isFinalStatus, isWaitingStatus, type JobStatus } from '../status.js';
 import { MinHeap } from './heap.js';
 
 interface Stored extends JobRecord {
@@ -341,8 +341,7 @@ export class MemoryJobStore implements IJobWriter, IJobQueueManager, IJobQueueAd
       const live =
         job !== undefined &&
         job.seq === top.seq &&
-        (job.status === 'new' ||
-          job.status === 'retry' ||
+        (isWaitingStatus(job.status) ||
           (job.status === 'processing' && job.lease !== null && job.lease.expiresAt.getTime() <= nowMs));
       if (live) return top;
       heap.pop();
