@@ -1,4 +1,4 @@
-import type { JobError, JobMetadata, JobProgress, JobRecord, JobStatus, MisfirePolicy, RetryPolicy, ScheduleRecord } from '@oddjob/core';
+import type { ClaimedJob, JobError, JobMetadata, JobProgress, JobRecord, JobStatus, MisfirePolicy, RetryPolicy, ScheduleRecord } from '@oddjob/core';
 
 /** A `jobs` row as pg parses it (timestamptz → Date, jsonb → value, uuid → string). */
 export interface JobRow {
@@ -49,6 +49,59 @@ export function toJobRecord(row: JobRow): JobRecord {
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
   };
+}
+
+/**
+ * A claimed job from one row of the claim's RETURNING list (CLAIMED_COLUMNS in sql/claim.ts), read
+ * as raw text: numbers and JSON are parsed here, cheaper than pg's generic per-type parsers.
+ */
+export function toClaimedJob(row: readonly (string | null)[], owner: string, token: string): ClaimedJob {
+  const expiresAt = new Date(Number(row[14]));
+  return {
+    id: row[0]!,
+    queue: row[1]!,
+    target: row[2]!,
+    method: row[3]!,
+    args: row[4]!,
+    status: 'processing',
+    runAt: new Date(Number(row[5])),
+    attempts: Number(row[6]),
+    retry: retryPolicy(row[7]!),
+    lastError: row[8] === null ? null : (JSON.parse(row[8]) as JobError),
+    lease: { owner, token, expiresAt },
+    progress: row[9] === null ? null : (JSON.parse(row[9]) as JobProgress),
+    metadata: row[10] === '{}' ? {} : (JSON.parse(row[10]!) as JobMetadata),
+    uniqueKey: row[11],
+    createdAt: new Date(Number(row[12])),
+    updatedAt: new Date(Number(row[13])),
+    finishedAt: null,
+  };
+}
+
+/**
+ * Retry policies parsed once per distinct text: a queue's jobs nearly always share a handful, and the
+ * parsed objects are frozen so sharing one between jobs is safe. Bounded, so odd workloads that give
+ * every job its own policy cannot grow it without limit.
+ */
+const retryPolicies = new Map<string, RetryPolicy>();
+const RETRY_CACHE_SIZE = 256;
+
+function retryPolicy(text: string): RetryPolicy {
+  let policy = retryPolicies.get(text);
+  if (policy === undefined) {
+    policy = deepFreeze(JSON.parse(text) as RetryPolicy);
+    if (retryPolicies.size >= RETRY_CACHE_SIZE) retryPolicies.clear();
+    retryPolicies.set(text, policy);
+  }
+  return policy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export interface ScheduleRow {

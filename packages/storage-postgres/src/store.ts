@@ -24,6 +24,7 @@ import {
   type PurgeFilter,
   type ScheduleRecord,
 } from '@oddjob/core';
+import { randomUUID } from 'node:crypto';
 import type { ClientBase, ClientConfig, Pool, PoolConfig } from 'pg';
 import pg from 'pg';
 import { PostgresJobQueueAdder } from './adder.js';
@@ -39,7 +40,7 @@ import {
   type PostgresStoreOptions,
   type RetentionOptions,
 } from './options.js';
-import { errorJson, jsonText, scheduleParams, toJobRecord, toScheduleRecord, type JobRow, type ScheduleRow } from './rows.js';
+import { errorJson, jsonText, scheduleParams, toClaimedJob, toJobRecord, toScheduleRecord, type JobRow, type ScheduleRow } from './rows.js';
 import { buildStatements, channelName, type Statements } from './sql/index.js';
 import type { ResolvedTransientRetry } from './transient.js';
 
@@ -254,7 +255,8 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       throw new InvalidOptionError('leaseMs', `must be a finite number >= 0, got ${String(leaseMs)}`);
     }
     if (queues.length === 0) return [];
-    const rows = await this.db.run<JobRow>('claim jobs', this.sql.claim, [
+    const token = randomUUID();
+    const rows = await this.db.runText('claim jobs', this.sql.claim, [
       this.now(),
       [...new Set(queues)],
       limit,
@@ -263,8 +265,9 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       LEASE_EXPIRED.before,
       LEASE_EXPIRED.after,
       LEASE_EXPIRED.name,
+      token,
     ]);
-    return rows.map(toJobRecord).sort(orderByRunAtThenId) as ClaimedJob[];
+    return rows.map((row) => toClaimedJob(row, owner, token)).sort(orderByRunAtThenId);
   }
 
   async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
@@ -278,29 +281,32 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       }
     });
     const results: LeaseCheck[] = outcomes.map(() => 'lease-lost');
+    // Leases this store never issued (not UUID-shaped) cannot match: they stay lease-lost unsent.
+    let pending: number[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.lease && typeof o.lease.jobId === 'string' && typeof o.lease.token === 'string' && UUID.test(o.lease.jobId) && UUID.test(o.lease.token)) {
+        pending.push(i);
+      }
+    });
+    const released = new Set<string>();
     // One statement applies one outcome per job; a job named twice goes to a second round, which
     // then sees the first round's write (as the memory store would, applying them in order).
-    let pending = outcomes.map((o, i) => ({ o, i })).filter(({ o }) => o.lease && UUID.test(o.lease.jobId) && typeof o.lease.token === 'string');
-    const released = new Set<string>();
     while (pending.length > 0) {
       const seen = new Set<string>();
-      const round = pending.filter(({ o }) => !seen.has(o.lease.jobId) && seen.add(o.lease.jobId));
-      pending = pending.filter((p) => !round.includes(p));
-      const arrays = [
-        round.map(({ o }) => o.lease.jobId),
-        round.map(({ o }) => o.lease.token),
-        round.map(({ o }) => o.kind),
-        round.map(({ o }) => (o.kind === 'retry' || o.kind === 'failed' ? errorJson(o.error) : null)),
-        round.map(({ o }) => (o.kind === 'retry' ? o.runAt : null)),
-      ];
-      const rows = await this.db.run<{ id: string; queue: string; kind: string }>(
-        'record job outcomes',
-        this.sql.recordOutcomes,
-        (retrying) => [this.now(), ...arrays, retrying, this.deleteDoneJobs],
-      );
-      const ok = new Set(rows.map((r) => r.id));
-      for (const { o, i } of round) if (ok.has(o.lease.jobId)) results[i] = 'ok';
-      for (const r of rows) if (r.kind === 'released') released.add(r.queue);
+      const round: number[] = [];
+      const later: number[] = [];
+      for (const i of pending) {
+        const id = outcomes[i]!.lease.jobId;
+        if (seen.has(id)) later.push(i);
+        else {
+          seen.add(id);
+          round.push(i);
+        }
+      }
+      pending = later;
+      const allDone = round.every((i) => outcomes[i]!.kind === 'done');
+      const applied = allDone ? await this.recordDone(outcomes, round) : await this.recordMixed(outcomes, round, released);
+      for (const i of round) if (applied.has(outcomes[i]!.lease.jobId)) results[i] = 'ok';
     }
     if (released.size > 0 && this.notify) {
       // Jobs given back at shutdown are claimable now: wake other executors. A hint only, so a
@@ -308,6 +314,40 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       await this.db.run('notify released', this.sql.notifyQueues, [[...released]]).catch((err: Error) => this.onBackgroundError(err));
     }
     return results;
+  }
+
+  /** A round of only `done` outcomes: the lean statement (sql/record-done.ts). Returns the applied ids. */
+  private async recordDone(outcomes: readonly JobOutcome[], round: readonly number[]): Promise<Set<string>> {
+    const ids = round.map((i) => outcomes[i]!.lease.jobId).join(',');
+    const tokens = round.map((i) => outcomes[i]!.lease.token).join(',');
+    const rows = await this.db.run<{ ids: string | null }>('record job outcomes', this.sql.recordDone, (retrying) => [
+      this.now(),
+      ids,
+      tokens,
+      retrying,
+      this.deleteDoneJobs,
+    ]);
+    const applied = rows[0]?.ids;
+    return new Set(applied ? applied.split(',') : []);
+  }
+
+  /** A round with any kind of outcome (sql/record-outcomes.ts). Returns the applied ids. */
+  private async recordMixed(outcomes: readonly JobOutcome[], round: readonly number[], released: Set<string>): Promise<Set<string>> {
+    const os = round.map((i) => outcomes[i]!);
+    const arrays = [
+      os.map((o) => o.lease.jobId),
+      os.map((o) => o.lease.token),
+      os.map((o) => o.kind),
+      os.map((o) => (o.kind === 'retry' || o.kind === 'failed' ? errorJson(o.error) : null)),
+      os.map((o) => (o.kind === 'retry' ? o.runAt : null)),
+    ];
+    const rows = await this.db.run<{ id: string; queue: string; kind: string }>(
+      'record job outcomes',
+      this.sql.recordOutcomes,
+      (retrying) => [this.now(), ...arrays, retrying, this.deleteDoneJobs],
+    );
+    for (const r of rows) if (r.kind === 'released') released.add(r.queue);
+    return new Set(rows.map((r) => r.id));
   }
 
   async extendLeases(leases: readonly JobLease[], leaseMs: number): Promise<LeaseCheck[]> {

@@ -1,8 +1,8 @@
 import type { Statement } from '../db.js';
-import { jobColumns, NOW_SQL, type SqlContext } from './context.js';
+import { NOW_SQL, type SqlContext } from './context.js';
 
 /**
- * The claim: one statement that hands out up to $3 jobs, each under a fresh lease.
+ * The claim: one statement that hands out up to $3 jobs under one fresh lease token ($9).
  *
  * Why it is shaped so:
  * - FOR UPDATE SKIP LOCKED: concurrent claimers never wait on each other and never get the same
@@ -12,6 +12,11 @@ import { jobColumns, NOW_SQL, type SqlContext } from './context.js';
  * - Per queue, a LATERAL subquery walks `jobs_claimable` (queue, run_at, id) in index order and stops
  *   after $3 rows, so the cost is the batch, not the backlog; the outer ORDER BY merges queues into
  *   one global (run_at, id) order. With one queue (the usual case) that merge is trivial.
+ * - The UPDATE finds the locked rows by their physical address (ctid), a direct fetch. Joining them
+ *   back by id let the planner hash-join against a sequential scan of the whole table (measured: 10 ms
+ *   for 250 jobs out of 20,000, against 3.4 ms). A locked row cannot move under us; if the row a
+ *   lock lands on is a version committed after this statement's snapshot, the fetch does not see it
+ *   and that job is simply not claimed this time (it stays claimable).
  * - Jobs whose lease expired (their executor died) are claimable again: a second arm reads them
  *   through `jobs_leases`. Their attempt already counted; the claim counts a new one.
  * - `reaped` fails, in the same statement, every expired-lease job that has no attempts left, with
@@ -19,12 +24,17 @@ import { jobColumns, NOW_SQL, type SqlContext } from './context.js';
  *   that crashes its executor therefore cannot loop forever. It is a data-modifying CTE, so it runs
  *   even though nothing reads it, and its rows (attempts >= max_attempts) are disjoint from the
  *   second arm's (attempts < max_attempts).
- * - The lease token is made by the database per row (gen_random_uuid), so a claim needs no extra
- *   round trip and every job gets its own token to fence later writes with.
+ * - One token for the whole claim, made by the store: the token only has to change with every claim
+ *   of a job (that is what fences a stale executor out), and one token per claim saves a random UUID
+ *   per row here and bytes on every later write.
+ * - RETURNING reads only what differs between the claimed jobs, in the cheapest form to print and
+ *   to parse: times as epoch milliseconds (truncated, as pg's own Date parsing does), jsonb as text.
+ *   The status, owner and token are known to the caller. Parsing rows was a third of the claim's
+ *   time in Node before (timestamps through a regular expression each).
  * - Rows come back in no particular order; the store sorts the (small) batch.
  *
  * $1 now, $2 queues, $3 limit, $4 owner, $5 lease ms, $6/$7 LeaseExpiredError message around the owner,
- * $8 LeaseExpiredError name.
+ * $8 LeaseExpiredError name, $9 the lease token.
  */
 export function claim({ s, statement }: SqlContext): Statement {
   return statement(
@@ -42,18 +52,18 @@ export function claim({ s, statement }: SqlContext): Statement {
                         FOR UPDATE SKIP LOCKED)
        RETURNING j.id
      ), candidates AS MATERIALIZED (
-       SELECT c.id
+       SELECT c.ctid
          FROM unnest($2::text[]) AS wanted(queue)
          CROSS JOIN LATERAL (
-           SELECT id, run_at FROM (
-             SELECT id, run_at FROM ${s}.jobs
+           SELECT ctid, id, run_at FROM (
+             SELECT ctid, id, run_at FROM ${s}.jobs
               WHERE queue = wanted.queue AND status IN ('new', 'retry') AND run_at <= ${NOW_SQL}
               ORDER BY run_at, id
               LIMIT $3
               FOR UPDATE SKIP LOCKED) ready
            UNION ALL
-           SELECT id, run_at FROM (
-             SELECT id, run_at FROM ${s}.jobs
+           SELECT ctid, id, run_at FROM (
+             SELECT ctid, id, run_at FROM ${s}.jobs
               WHERE queue = wanted.queue AND status = 'processing' AND lease_expires_at <= ${NOW_SQL}
                 AND attempts < max_attempts
               ORDER BY run_at, id
@@ -67,11 +77,32 @@ export function claim({ s, statement }: SqlContext): Statement {
         SET status = 'processing',
             attempts = j.attempts + 1,
             lease_owner = $4,
-            lease_token = gen_random_uuid()::text,
+            lease_token = $9,
             lease_expires_at = ${NOW_SQL} + $5::float8 * interval '1 millisecond',
             updated_at = ${NOW_SQL}
-       FROM candidates c
-      WHERE j.id = c.id
-     RETURNING ${jobColumns('j')}`,
+      WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates))
+     RETURNING ${CLAIMED_COLUMNS}`,
   );
 }
+
+/** A timestamptz as integer epoch milliseconds, truncated (Date has no finer resolution). */
+const ms = (column: string) => `trunc(extract(epoch FROM ${column}) * 1000)::int8`;
+
+/** What a claim returns per job, in this order; see `toClaimedJob` in rows.ts. */
+export const CLAIMED_COLUMNS = [
+  'j.id',
+  'j.queue',
+  'j.target',
+  'j.method',
+  'j.args',
+  ms('j.run_at'),
+  'j.attempts',
+  'j.retry::text',
+  'j.last_error::text',
+  'j.progress::text',
+  'j.metadata::text',
+  'j.unique_key',
+  ms('j.created_at'),
+  ms('j.updated_at'),
+  ms('j.lease_expires_at'),
+].join(', ');

@@ -31,11 +31,6 @@ export const NOW_SQL = 'COALESCE($1::timestamptz, now())';
 export const JOB_COLUMNS = `id, queue, target, method, args, status, run_at, attempts, max_attempts, retry, last_error,
   lease_owner, lease_token, lease_expires_at, progress, metadata, unique_key, created_at, updated_at, finished_at`;
 
-/** JOB_COLUMNS qualified with a table alias, for RETURNING after a join. */
-export function jobColumns(alias: string): string {
-  return JOB_COLUMNS.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
-}
-
 /** The LISTEN/NOTIFY channel of a schema: one per schema, so stores in other schemas are not woken. */
 export function channelName(schema: string): string {
   return `${schema}_jobs`;

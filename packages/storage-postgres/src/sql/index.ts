@@ -4,6 +4,7 @@ import { claim } from './claim.js';
 import { sqlContext } from './context.js';
 import { extendLeases } from './extend-leases.js';
 import { insertJobs, lookupHolders } from './insert-jobs.js';
+import { recordDone } from './record-done.js';
 import { recordOutcomes } from './record-outcomes.js';
 import { reportProgress } from './report-progress.js';
 import {
@@ -20,6 +21,7 @@ const BUILDERS = {
   lookupHolders,
   claim,
   recordOutcomes,
+  recordDone,
   extendLeases,
   reportProgress,
   getJob,

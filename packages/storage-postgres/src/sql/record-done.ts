@@ -1,0 +1,48 @@
+import type { Statement } from '../db.js';
+import { NOW_SQL, type SqlContext } from './context.js';
+
+/**
+ * The common case of record-outcomes.ts, on its own: a batch in which every outcome is `done`. At
+ * full speed nearly every batch is one, so it gets a statement that carries only ids and tokens.
+ *
+ * The same rules as the general statement (read its comment): fenced by token and unexpired lease;
+ * with `deleteDoneJobs` ($5) rows without a unique key are deleted, the rest marked done; on a retry
+ * after a dropped connection ($4) rows the earlier try already finished count as applied.
+ *
+ * Why it is cheaper: ids and tokens arrive as two comma-joined texts (the store sends only UUIDs),
+ * which the server splits once, instead of array literals pg builds and escapes element by element;
+ * and the answer is one text of the applied ids rather than a row per job. Measured with many
+ * no-op jobs, building parameters and reading rows was most of the Node-side cost of completion.
+ *
+ * $1 now, $2 ids joined by commas, $3 tokens joined by commas (same order), $4 retrying,
+ * $5 delete done jobs. Returns one row: `ids`, the applied ids joined by commas (NULL if none).
+ */
+export function recordDone({ s, statement }: SqlContext): Statement {
+  return statement(
+    'record_done',
+    `WITH o AS MATERIALIZED (
+       SELECT * FROM unnest(string_to_array($2::text, ',')::uuid[], string_to_array($3::text, ',')) AS o(id, token)
+     ), deleted AS (
+       DELETE FROM ${s}.jobs j
+        USING o
+        WHERE $5::boolean AND j.unique_key IS NULL
+          AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
+       RETURNING j.id
+     ), applied AS (
+       UPDATE ${s}.jobs j
+          SET status = 'done', finished_at = ${NOW_SQL}, lease_expires_at = NULL, updated_at = ${NOW_SQL}
+         FROM o
+        WHERE j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
+          AND NOT ($5::boolean AND j.unique_key IS NULL)
+       RETURNING j.id
+     ), already AS (
+       SELECT o.id FROM o JOIN ${s}.jobs j ON j.id = o.id AND j.lease_token = o.token
+        WHERE $4::boolean AND j.status = 'done'
+       UNION ALL
+       SELECT o.id FROM o
+        WHERE $4::boolean AND $5::boolean AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = o.id)
+     )
+     SELECT string_agg(id::text, ',') AS ids
+       FROM (SELECT id FROM deleted UNION ALL SELECT id FROM applied UNION ALL SELECT id FROM already) done`,
+  );
+}
