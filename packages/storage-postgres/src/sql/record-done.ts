@@ -7,7 +7,9 @@ import { NOW_SQL, type SqlContext } from './context.js';
  *
  * The same rules as the general statement (read its comment): fenced by token and unexpired lease;
  * with `deleteDoneJobs` ($5) rows without a unique key are deleted, the rest marked done; on a retry
- * after a dropped connection ($4) rows the earlier try already finished count as applied.
+ * after a dropped connection ($4) rows the earlier try already finished count as applied. `applied`
+ * looks only at the outcomes `deleted` did not take: otherwise every deleted job would be looked up a
+ * second time just to be filtered out (the statement's snapshot still shows the deleted rows).
  *
  * Why it is cheaper: ids and tokens arrive as two comma-joined texts (the store sends only UUIDs),
  * which the server splits once, instead of array literals pg builds and escapes element by element;
@@ -28,10 +30,12 @@ export function recordDone({ s, statement }: SqlContext): Statement {
         WHERE $5::boolean AND j.unique_key IS NULL
           AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
        RETURNING j.id
+     ), rest AS MATERIALIZED (
+       SELECT * FROM o WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.id = o.id)
      ), applied AS (
        UPDATE ${s}.jobs j
           SET status = 'done', finished_at = ${NOW_SQL}, lease_expires_at = NULL, updated_at = ${NOW_SQL}
-         FROM o
+         FROM rest o
         WHERE j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
           AND NOT ($5::boolean AND j.unique_key IS NULL)
        RETURNING j.id
