@@ -28,7 +28,7 @@ import pg from 'pg';
 import { Logger, makeWorkerUtils, run, type Runner, type Task, type WorkerUtils } from 'graphile-worker';
 import type { RaceContender, RaceOptions, RaceResult } from './types.js';
 import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
-import { nowMs, paced, percentile, perSec, ranges, waitFor } from './measure.js';
+import { nowMs, paced, percentile, perSec, ranges, startCpuMeter, waitFor } from './measure.js';
 import { dropSchema, queryCount } from './schema.js';
 
 const SCHEMA = 'race_graphile';
@@ -104,6 +104,7 @@ export const raceGraphile: RaceContender = async (opts: RaceOptions): Promise<Ra
       if (t === undefined) handled++;
       else latencies.push(started - t);
     };
+    const cpu = startCpuMeter();
     const processStart = nowMs();
     runner = await run({
       connectionString,
@@ -119,6 +120,7 @@ export const raceGraphile: RaceContender = async (opts: RaceOptions): Promise<Ra
     const pending = `SELECT count(*) AS n FROM "${SCHEMA}"._private_jobs`;
     await waitFor('graphile-worker to delete every completed job', async () => (await queryCount(probe, pending)) === 0, { intervalMs: 2 });
     const processMs = nowMs() - processStart;
+    const processCpuUsPerJob = cpu.stop(jobs);
 
     // Phase 4: the pool is idle and LISTENing; probes arrive at a steady rate.
     await paced(latencyJobs, latencyIntervalMs, async (i) => {
@@ -131,6 +133,7 @@ export const raceGraphile: RaceContender = async (opts: RaceOptions): Promise<Ra
       enqueueOneJobsPerSec: perSec(enqueueOneJobs, oneMs),
       enqueueBatchJobsPerSec: perSec(jobs, batchMs),
       processJobsPerSec: perSec(jobs, processMs),
+      processCpuUsPerJob,
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       notes:

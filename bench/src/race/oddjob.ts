@@ -20,7 +20,7 @@ import { JobExecutorShell, silentLogger } from '@oddjob/executor-actors';
 import { PostgresJobStore } from '@oddjob/storage-postgres';
 import type { RaceContender, RaceOptions, RaceResult } from './types.js';
 import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
-import { nowMs, paced, percentile, perSec, ranges, waitFor } from './measure.js';
+import { nowMs, paced, percentile, perSec, ranges, startCpuMeter, waitFor } from './measure.js';
 import { dropSchema, queryCount } from './schema.js';
 
 const SCHEMA = 'race_oddjob';
@@ -86,6 +86,7 @@ export const raceOddJob: RaceContender = async (opts: RaceOptions): Promise<Race
     const batchMs = nowMs() - batchStart;
 
     // Phase 3: start the executor on the pre-filled queue; done = every job recorded `done`.
+    const cpu = startCpuMeter();
     const processStart = nowMs();
     shell = new JobExecutorShell({ manager: store, registry, logger: silentLogger });
     shell.startJobQueue(QUEUE, { workers, maxPending: pending, pulseMs: 1000 });
@@ -94,6 +95,7 @@ export const raceOddJob: RaceContender = async (opts: RaceOptions): Promise<Race
     // With deleteDoneJobs a finished job is gone; without it, it stays as `done`: either way "not done" counts what is left.
     await waitFor('oddjob to record every job done', async () => (await queryCount(probe, notDone)) === 0, { intervalMs: 2 });
     const processMs = nowMs() - processStart;
+    const processCpuUsPerJob = cpu.stop(jobs);
 
     // Phase 4: the executor is idle and LISTENing; probes arrive at a steady rate.
     await paced(latencyJobs, latencyIntervalMs, async (i) => {
@@ -106,6 +108,7 @@ export const raceOddJob: RaceContender = async (opts: RaceOptions): Promise<Race
       enqueueOneJobsPerSec: perSec(enqueueOneJobs, oneMs),
       enqueueBatchJobsPerSec: perSec(jobs, batchMs),
       processJobsPerSec: perSec(jobs, processMs),
+      processCpuUsPerJob,
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       notes:

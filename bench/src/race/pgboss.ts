@@ -40,7 +40,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { RaceContender, RaceOptions, RaceResult } from './types.js';
 import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
-import { nowMs, paced, percentile, perSec, ranges, waitFor } from './measure.js';
+import { nowMs, paced, percentile, perSec, ranges, startCpuMeter, waitFor } from './measure.js';
 import { dropSchema, queryCount } from './schema.js';
 
 const SCHEMA = 'race_pgboss';
@@ -123,6 +123,7 @@ export const racePgBoss: RaceContender = async (opts: RaceOptions): Promise<Race
       if (t === undefined) handled++;
       else latencies.push(startedAt - t);
     };
+    const cpu = startCpuMeter();
     const processStart = nowMs();
     for (let w = 0; w < workers; w++) {
       await boss.work<RacePayload>(QUEUE, { batchSize: fetchSize, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS }, async (batch) => {
@@ -133,6 +134,7 @@ export const racePgBoss: RaceContender = async (opts: RaceOptions): Promise<Race
     const completed = `SELECT count(*) AS n FROM "${SCHEMA}".job WHERE name = $1 AND state = 'completed'`;
     await waitFor('pg-boss to mark every job completed', async () => (await queryCount(probe, completed, [QUEUE])) >= jobs, { intervalMs: 2 });
     const processMs = nowMs() - processStart;
+    const processCpuUsPerJob = cpu.stop(jobs);
 
     // Phase 4: the workers are idle and polling; probes arrive at a steady rate.
     await paced(latencyJobs, latencyIntervalMs, async (i) => {
@@ -145,6 +147,7 @@ export const racePgBoss: RaceContender = async (opts: RaceOptions): Promise<Race
       enqueueOneJobsPerSec: perSec(enqueueOneJobs, oneMs),
       enqueueBatchJobsPerSec: perSec(jobs, batchMs),
       processJobsPerSec: perSec(jobs, processMs),
+      processCpuUsPerJob,
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       notes:

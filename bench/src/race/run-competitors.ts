@@ -1,6 +1,7 @@
 /**
  * Runs the competitors of the speed race (graphile-worker, pg-boss), plus any
- * contenders the caller adds (OddJob), one after another, and prints the table.
+ * contenders the caller adds (OddJob), one after another in interleaved rounds,
+ * and prints the table of per-contender medians.
  *
  *   node bench/dist/src/race/run-competitors.js
  *
@@ -10,6 +11,7 @@
  *   RACE_WORKERS       concurrency, default 10
  *   RACE_ENQUEUE_ONE   one-by-one enqueue jobs, default 2000
  *   RACE_LATENCY_JOBS  latency probes, default 500; RACE_LATENCY_INTERVAL_MS default 5
+ *   RACE_ROUNDS        rounds, default 3: every contender runs once per round, the table shows medians
  *   RACE_ONLY          comma list of contender keys to run (graphile, pgboss, or an extra's key)
  *   PGBOSS_BATCH_SIZE, GRAPHILE_LOCAL_QUEUE_SIZE: see pgboss.ts / graphile.ts
  */
@@ -18,7 +20,8 @@ import type { RaceContender, RaceOptions, RaceResult } from './types.js';
 import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
 import { raceGraphile } from './graphile.js';
 import { racePgBoss } from './pgboss.js';
-import { printRaceTable } from './table.js';
+import { medianResult } from './measure.js';
+import { formatRoundRates, formatValue, printRaceTable, type ContenderRounds } from './table.js';
 
 /** A contender with a short key, for RACE_ONLY and progress lines. */
 export interface NamedContender {
@@ -60,14 +63,26 @@ export interface RaceRunOptions {
   /** Result name the ratio column compares against; default the first extra's result, else "oddjob". */
   baselineName?: string;
   options?: RaceOptions;
+  /** Rounds to run; default RACE_ROUNDS, else 3. */
+  rounds?: number;
+}
+
+export function raceRoundsFromEnv(): number {
+  return intFromEnv('RACE_ROUNDS', 3, 1);
 }
 
 /**
  * Runs contenders strictly one at a time: two at once would share the two
- * cores and the database and measure each other's load.
+ * cores and the database and measure each other's load. The machine is shared
+ * and its speed drifts, so the contenders take turns (round 1 = A, B, C;
+ * round 2 = A, B, C; ...) rather than each running all its rounds in a block:
+ * a slow stretch then hits every contender instead of one, and the median per
+ * contender drops the odd disturbed round. Resolves to the median results.
  */
 export async function main(run: RaceRunOptions = {}): Promise<RaceResult[]> {
   const options = run.options ?? raceOptionsFromEnv();
+  const roundCount = run.rounds ?? raceRoundsFromEnv();
+  if (!Number.isInteger(roundCount) || roundCount < 1) throw new RaceConfigError(`rounds must be an integer ≥ 1, got ${roundCount}`);
   const all = [...(run.extraContenders ?? []), ...COMPETITORS];
   const only = process.env.RACE_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   if (only) {
@@ -78,18 +93,26 @@ export async function main(run: RaceRunOptions = {}): Promise<RaceResult[]> {
 
   console.log(
     `Race: ${options.jobs} jobs, ${options.workers} workers, ${options.enqueueOneJobs} one-by-one enqueues, ` +
-      `${options.latencyJobs ?? DEFAULT_LATENCY_JOBS} latency probes every ${options.latencyIntervalMs ?? DEFAULT_LATENCY_INTERVAL_MS} ms`,
+      `${options.latencyJobs ?? DEFAULT_LATENCY_JOBS} latency probes every ${options.latencyIntervalMs ?? DEFAULT_LATENCY_INTERVAL_MS} ms, ` +
+      `${roundCount} round${roundCount === 1 ? '' : 's'}`,
   );
-  const results: RaceResult[] = [];
-  for (const contender of chosen) {
-    console.log(`… ${contender.key}`);
-    results.push(await contender.run(options));
+  const rounds: RaceResult[][] = chosen.map(() => []);
+  for (let round = 1; round <= roundCount; round++) {
+    for (const [i, contender] of chosen.entries()) {
+      const result = await contender.run(options);
+      rounds[i]!.push(result);
+      console.log(`… round ${round}/${roundCount} ${contender.key}: process ${formatValue(result.processJobsPerSec)} jobs/s`);
+    }
   }
+  const perContender: ContenderRounds[] = chosen.map((c, i) => ({ key: c.key, rounds: rounds[i]! }));
+  const results = perContender.map((c) => medianResult(c.rounds));
   const extras = run.extraContenders ?? [];
   const firstExtraName = extras.length > 0 ? results.find((_, i) => chosen[i] === extras[0])?.name : undefined;
   console.log('');
   printRaceTable(results, run.baselineName ?? firstExtraName ?? 'oddjob');
-  console.log('\nFigures are indicative: one run on a shared 2-core machine.');
+  console.log(formatRoundRates(perContender));
+  const basis = roundCount === 1 ? 'one round' : `medians of ${roundCount} interleaved rounds`;
+  console.log(`\nFigures are indicative: ${basis} on a shared 2-core machine.`);
   return results;
 }
 

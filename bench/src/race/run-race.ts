@@ -1,5 +1,5 @@
 /**
- * The speed race: OddJob against graphile-worker and pg-boss on the same PostgreSQL, one after another.
+ * The speed race: OddJob against graphile-worker and pg-boss on the same PostgreSQL, one after another in interleaved rounds.
  *   node bench/dist/src/race/run-race.js        (env knobs: see run-competitors.ts)
  */
 import { pathToFileURL } from 'node:url';

@@ -16,11 +16,23 @@ export interface RaceResult {
   enqueueBatchJobsPerSec: number;
   /** Phase 3: from starting the workers until every one of `jobs` no-op jobs is recorded done in the database. */
   processJobsPerSec: number;
+  /**
+   * Phase 3 CPU in µs per processed job: `node` is this whole race process (library, handlers and the
+   * harness's polling alike for every contender), `postgres` every local postgres process (NaN when
+   * the database is not on this machine). Optional so that a contender without a meter still fits.
+   */
+  processCpuUsPerJob?: CpuPerJob;
   /** Phase 4: handler start minus enqueue time (taken just before the enqueue call), idle listening workers. */
   latencyP50Ms: number;
   latencyP99Ms: number;
   /** Settings used and anything that qualifies the figures (migration time, batch sizes). */
   notes?: string;
+}
+
+/** CPU per job in µs, split by where it was spent. */
+export interface CpuPerJob {
+  node: number;
+  postgres: number;
 }
 
 export interface RaceOptions {
