@@ -103,6 +103,7 @@ export const CLAIMED_COLUMNS = [
   'j.metadata::text',
   'j.unique_key',
   ms('j.created_at'),
-  ms('j.updated_at'),
-  ms('j.lease_expires_at'),
+  // The same for every row (the claim sets them from one "now"): computed once, as an InitPlan.
+  `(SELECT ${ms(NOW_SQL)})`,
+  `(SELECT ${ms(`${NOW_SQL} + $5::float8 * interval '1 millisecond'`)})`,
 ].join(', ');
