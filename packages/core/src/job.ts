@@ -37,6 +37,11 @@ export interface JobOptions {
 /** The lease an executor holds on a claimed job; every later write is fenced by its token. */
 export interface Lease {
   owner: string;
+  /**
+   * Changes with every claim of the job, so a write under an older claim's token is refused. Jobs
+   * handed out by one claim may share a token (PostgreSQL does: one per claim); a write is always
+   * fenced by job id and token together.
+   */
   token: string;
   expiresAt: Date;
 }
