@@ -24,6 +24,8 @@ import { NOW_SQL, type SqlContext } from './context.js';
  *   outlive its job or a late scheduler could fire that time again. `deleted` and `applied` work on
  *   disjoint rows (the same condition, negated), both read the statement's snapshot.
  *   On a retry, a done outcome whose row is gone was deleted by the earlier try: it counts as applied.
+ *   `applied` reads only the outcomes `deleted` did not take (`rest`), so a deleted job is not looked
+ *   up a second time just to be filtered out (the snapshot still shows it).
  *
  * $1 now, $2 ids, $3 tokens, $4 kinds, $5 errors (json text or NULL), $6 retry run_at, $7 retrying,
  * $8 delete done jobs.
@@ -40,6 +42,8 @@ export function recordOutcomes({ s, statement }: SqlContext): Statement {
         WHERE $8::boolean AND o.kind = 'done' AND j.unique_key IS NULL
           AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
        RETURNING j.id, j.queue, o.kind
+     ), rest AS MATERIALIZED (
+       SELECT * FROM o WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.id = o.id)
      ), applied AS (
        UPDATE ${s}.jobs j
           SET status = CASE o.kind WHEN 'released' THEN CASE WHEN j.attempts > 1 THEN 'retry' ELSE 'new' END
@@ -50,7 +54,7 @@ export function recordOutcomes({ s, statement }: SqlContext): Statement {
               finished_at = CASE WHEN o.kind IN ('done', 'failed') THEN ${NOW_SQL} ELSE j.finished_at END,
               lease_expires_at = NULL,
               updated_at = ${NOW_SQL}
-         FROM o
+         FROM rest o
         WHERE j.id = o.id AND j.lease_token = o.token
           AND j.lease_expires_at > ${NOW_SQL}
           AND NOT ($8::boolean AND o.kind = 'done' AND j.unique_key IS NULL)
