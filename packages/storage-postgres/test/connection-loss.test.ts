@@ -72,6 +72,31 @@ describe('postgres connection loss', function () {
     }
   });
 
+  for (const deleteDoneJobs of [false, true]) {
+    it(`a done-only batch re-run after its first try committed is answered as applied (deleteDoneJobs ${deleteDoneJobs})`, async function () {
+      // The store's path for batches of only `done` outcomes (sql/record-done.ts) keeps the same promise.
+      const clock = new TestClock();
+      const t = await openTestStore({ clock, deleteDoneJobs });
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await t.store.adder().addJob({ target: 't', method: 'run', args: [] });
+        const [job] = await t.store.getJobs({ queues: ['default'], limit: 1, owner: 'o', leaseMs: LEASE });
+        expect(await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: job!.id, token: job!.lease.token } }])).to.deep.equal(['ok']);
+        const stmt = buildStatements(t.schema).recordDone;
+        const run = async (token: string, retrying: boolean) =>
+          (await client.query<{ ids: string | null }>(stmt.text, [clock.now(), job!.id, token, retrying, deleteDoneJobs])).rows[0]!.ids;
+        expect(await run(job!.lease.token, true)).to.equal(job!.id);
+        expect(await run(job!.lease.token, false)).to.equal(null);
+        // Someone else's token is refused while the row exists; a deleted row keeps no token to compare.
+        if (!deleteDoneJobs) expect(await run('00000000-0000-4000-8000-000000000000', true)).to.equal(null);
+      } finally {
+        await client.end();
+        await t.close();
+      }
+    });
+  }
+
   it('an outcome re-run after its first try committed is answered as applied, not lost', async function () {
     const clock = new TestClock();
     const t = await openTestStore({ clock });
