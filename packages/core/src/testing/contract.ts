@@ -305,6 +305,18 @@ export function describeStorageContract(name: string, create: HarnessFactory): v
         expect(stored!.lastError!.name).to.equal('LeaseExpiredError');
         expect(stored!.lastError!.message).to.contain('died');
       });
+
+      it('a spent job failed by a claim does not take a claimable job\'s place in it', async function () {
+        // A short answer tells the executor the queue ran dry, so failing the spent job must not
+        // cost the claim the job behind it.
+        const spent = await add(1, { retry: Retry.none() });
+        await claim(10, 'died', ['default'], 1_000);
+        clock.advance(1_001);
+        const next = await add(2);
+        const got = await claim(1, 'other');
+        expect(got.map((j) => j.id)).to.deep.equal([next]);
+        expect((await h.admin.getJob(spent))!.status).to.equal('failed');
+      });
     });
 
     describe('cancel and requeue', function () {
