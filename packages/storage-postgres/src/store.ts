@@ -268,19 +268,32 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       throw new InvalidOptionError('leaseMs', `must be a finite number >= 0, got ${String(leaseMs)}`);
     }
     if (queues.length === 0) return [];
-    const token = randomUUID();
-    const rows = await this.db.runText('claim jobs', this.sql.claim, [
-      this.now(),
-      [...new Set(queues)],
-      limit,
-      owner,
-      leaseMs,
-      LEASE_EXPIRED.before,
-      LEASE_EXPIRED.after,
-      LEASE_EXPIRED.name,
-      token,
-    ]);
-    return rows.map((row) => toClaimedJob(row, owner, token)).sort(orderByRunAtThenId);
+    const wanted = [...new Set(queues)];
+    const claimed: ClaimedJob[] = [];
+    // A claim that met spent jobs (lease expired, no attempt left) failed them and came back short
+    // by as many: ask again for the rest, so a short answer still means the queues ran dry. Each
+    // round fails such jobs for good, so this ends.
+    for (;;) {
+      const token = randomUUID();
+      const rows = await this.db.runText('claim jobs', this.sql.claim, [
+        this.now(),
+        wanted,
+        limit - claimed.length,
+        owner,
+        leaseMs,
+        LEASE_EXPIRED.before,
+        LEASE_EXPIRED.after,
+        LEASE_EXPIRED.name,
+        token,
+      ]);
+      let reaped = 0;
+      for (const row of rows) {
+        if (row[1] === null) reaped++;
+        else claimed.push(toClaimedJob(row, owner, token));
+      }
+      if (reaped === 0 || claimed.length === limit) break;
+    }
+    return claimed.sort(orderByRunAtThenId);
   }
 
   async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {

@@ -2,6 +2,7 @@ import { InvalidOptionError, StoreSetupError } from '@oddjob/core';
 import { expect } from 'chai';
 import pg from 'pg';
 import { LATEST_SCHEMA_VERSION, migrate, PostgresJobStore } from '../src/index.js';
+import { MIGRATIONS } from '../src/migrations/index.js';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './pg-helpers.js';
 
 async function ledger(pool: pg.Pool, schema: string): Promise<number[]> {
@@ -83,6 +84,71 @@ describe('postgres migrations', function () {
     await store.close();
     // The pool was passed in, so it is still ours and still usable.
     expect((await pool.query('SELECT 1 AS one')).rows[0].one).to.equal(1);
+  });
+
+  it('upgrades a version 1 schema with jobs in every state: none lost, expired leases still reclaimed', async function () {
+    // A database as version 1 of this package left it (its migrator's ledger, then step 1 only).
+    const q = pg.escapeIdentifier(schema);
+    await pool.query(`CREATE SCHEMA ${q}`);
+    await pool.query(`CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const statement of MIGRATIONS[0]!.statements(q)) await pool.query(statement);
+    await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES (1, $1)`, [MIGRATIONS[0]!.name]);
+    const job = (id: string, status: string, lease: string | null, finished: string | null, runAt = "now() - interval '1 hour'") =>
+      pool.query(
+        `INSERT INTO ${q}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry, metadata,
+                                lease_owner, lease_token, lease_expires_at, created_at, updated_at, finished_at)
+         VALUES ($1, 'default', 't', 'run', '{"json":[]}', $2, ${runAt}, 1, 3, '{"maxAttempts":3,"backoff":{"kind":"fixed","delayMs":0}}',
+                 '{}', ${lease === null ? 'NULL, NULL, NULL' : `'old-owner', 'old-token', ${lease}`}, now(), now(), ${finished ?? 'NULL'})`,
+        [id, status],
+      );
+    const ids = {
+      waiting: '01890a5d-ac96-774b-bcce-000000000001',
+      expired: '01890a5d-ac96-774b-bcce-000000000002',
+      running: '01890a5d-ac96-774b-bcce-000000000003',
+      done: '01890a5d-ac96-774b-bcce-000000000004',
+      later: '01890a5d-ac96-774b-bcce-000000000005',
+    };
+    await job(ids.waiting, 'new', null, null);
+    await job(ids.expired, 'processing', "now() - interval '1 minute'", null);
+    await job(ids.running, 'processing', "now() + interval '1 hour'", null);
+    await job(ids.done, 'done', null, 'now()');
+    await job(ids.later, 'new', null, null, "now() + interval '1 hour'");
+
+    const store = await PostgresJobStore.open({ connection: pool, schema, notify: false });
+    try {
+      expect(await ledger(pool, schema)).to.deep.equal([1, 2]);
+      const claimed = await store.getJobs({ queues: ['default'], limit: 10, owner: 'new-owner', leaseMs: 60_000 });
+      expect(claimed.map((j) => j.id).sort()).to.deep.equal([ids.waiting, ids.expired].sort());
+      expect(claimed.find((j) => j.id === ids.expired)!.attempts).to.equal(2);
+      expect((await store.getJob(ids.running))!.lease!.owner).to.equal('old-owner');
+      expect((await store.getJob(ids.done))!.status).to.equal('done');
+      expect((await store.getJob(ids.later))!.status).to.equal('new');
+      const { rows } = await pool.query<{ indexes: string[]; options: string[] }>(
+        `SELECT array(SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = 'jobs' ORDER BY 1) AS indexes,
+                (SELECT reloptions FROM pg_class WHERE oid = to_regclass($2)) AS options`,
+        [schema, `${q}.jobs`],
+      );
+      expect(rows[0]!.indexes).to.deep.equal(['jobs_finished', 'jobs_open', 'jobs_pkey', 'jobs_unique_key']);
+      expect(rows[0]!.options).to.include('fillfactor=40');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to upgrade a version 1 schema holding a final job without finished_at, and changes nothing', async function () {
+    // Version 2 trusts `finished_at IS NULL` to mean "not final"; a row breaking that would be claimed again.
+    const q = pg.escapeIdentifier(schema);
+    await pool.query(`CREATE SCHEMA ${q}`);
+    await pool.query(`CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const statement of MIGRATIONS[0]!.statements(q)) await pool.query(statement);
+    await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES (1, $1)`, [MIGRATIONS[0]!.name]);
+    await pool.query(
+      `INSERT INTO ${q}.jobs (id, queue, target, method, args, status, run_at, max_attempts, retry, metadata, created_at, updated_at)
+       VALUES ('01890a5d-ac96-774b-bcce-000000000009', 'default', 't', 'run', '{"json":[]}', 'done', now(), 1, '{}', '{}', now(), now())`,
+    );
+    const err = await rejection(migrate(pool, schema));
+    expect(err.message).to.contain('jobs_finished_only_when_final');
+    expect(await ledger(pool, schema)).to.deep.equal([1]);
   });
 
   it('rejects a schema name that is not a plain identifier, naming the option', async function () {

@@ -50,6 +50,40 @@ describe('postgres store without an injected clock', function () {
     }
   });
 
+  it('claims with HOT updates only: no index entry is written per claimed job', async function () {
+    // The schema is shaped for this (migration 2): an index on a column the claim writes, or pages
+    // without room for the claimed versions, would make this fail.
+    const schema = uniqueSchema('hot');
+    const store = await PostgresJobStore.open({ connection: { connectionString: PG_URL, max: 1 }, schema, notify: false });
+    const jobs = 300;
+    try {
+      await store.adder().addJobs(Array.from({ length: jobs }, (_, i) => ({ call: { target: 't', method: 'run', args: [i, 'x'.repeat(i % 50)] } })));
+      for (let got = 0; got < jobs; ) {
+        got += (await store.getJobs({ queues: ['default'], limit: 75, owner: 'owner-with-a-longish-name', leaseMs: 60_000 })).length;
+      }
+    } finally {
+      // The claiming backend reports its table counters when it exits (or idles for a second).
+      await store.close();
+    }
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      let counts = { updated: 0, hot: 0 };
+      for (let waited = 0; counts.updated < jobs && waited < 10_000; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+        const { rows } = await client.query<{ updated: string; hot: string }>(
+          `SELECT n_tup_upd AS updated, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
+          [schema],
+        );
+        counts = { updated: Number(rows[0]?.updated ?? 0), hot: Number(rows[0]?.hot ?? 0) };
+      }
+      expect(counts).to.deep.equal({ updated: jobs, hot: jobs });
+    } finally {
+      await client.end();
+      await dropSchema(schema);
+    }
+  });
+
   it('works on a pool it was given, and leaves that pool open on close', async function () {
     const pool = new pg.Pool({ connectionString: PG_URL, max: 3 });
     const schema = uniqueSchema('pool');

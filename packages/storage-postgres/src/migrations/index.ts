@@ -1,8 +1,9 @@
 import { initial } from './001-initial.js';
+import { hotClaims } from './002-hot-claims.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, oldest first. Append only; versions are 1, 2, 3, ... with no gaps. */
-export const MIGRATIONS: readonly Migration[] = Object.freeze([initial]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([initial, hotClaims]);
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -71,8 +71,9 @@ export function requeueJob({ s, channel, statement }: SqlContext): Statement {
 }
 
 /**
- * Admin purge of final jobs. The literal status list beside the parameter lets the planner use the
- * partial `jobs_finished` index and guarantees a live job is never deleted whatever is passed.
+ * Admin purge of final jobs. The literal status list beside the parameter guarantees a live job is
+ * never deleted whatever is passed; `finished_at IS NOT NULL` (true of exactly the final jobs, a
+ * CHECK says so) lets the planner use the partial `jobs_finished` index.
  *
  * $1 statuses, $2 queue or NULL, $3 finished before or NULL.
  */
@@ -81,7 +82,7 @@ export function purgeJobs({ s, statement }: SqlContext): Statement {
     'purge_jobs',
     `WITH d AS (
        DELETE FROM ${s}.jobs
-        WHERE status IN ('done', 'failed', 'cancelled') AND status = ANY($1::text[])
+        WHERE finished_at IS NOT NULL AND status IN ('done', 'failed', 'cancelled') AND status = ANY($1::text[])
           AND ($2::text IS NULL OR queue = $2::text)
           AND ($3::timestamptz IS NULL OR finished_at < $3::timestamptz)
        RETURNING 1
