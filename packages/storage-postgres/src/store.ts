@@ -1,6 +1,5 @@
 import {
   InvalidOptionError,
-  JobArgumentError,
   leaseExpiredError,
   systemClock,
   type ClaimedJob,
@@ -29,6 +28,7 @@ import type { ClientBase, ClientConfig, Pool, PoolConfig } from 'pg';
 import pg from 'pg';
 import { PostgresJobQueueAdder } from './adder.js';
 import { Database } from './db.js';
+import { insertParams } from './insert-params.js';
 import { PostgresStoreError } from './errors.js';
 import { JobsAvailableListener } from './listener.js';
 import { checkSchemaVersion, migrate, type MigrationResult } from './migrate.js';
@@ -181,34 +181,26 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   private async insert(jobs: readonly NewJob[], tx: ClientBase | undefined, round: number): Promise<string[]> {
     if (!Array.isArray(jobs)) throw new InvalidOptionError('jobs', 'must be an array');
     if (jobs.length === 0) return [];
-    const metadata = jobs.map((j, i) => {
-      try {
-        return jsonText(j.metadata, 'metadata');
-      } catch (err) {
-        throw new JobArgumentError(jobs.length > 1 ? `job ${i} metadata` : 'metadata', (err as Error).message);
-      }
-    });
-    const batch = JSON.stringify(
-      jobs.map((j, i) => ({
-        id: j.id,
-        queue: j.queue,
-        target: j.target,
-        method: j.method,
-        args: j.args,
-        run_at: j.runAt === null ? null : j.runAt.toISOString(),
-        max_attempts: j.retry.maxAttempts,
-        retry: JSON.stringify(j.retry),
-        metadata: metadata[i],
-        unique_key: j.uniqueKey,
-      })),
-    );
+    const params = insertParams(jobs);
     const run = (operation: string, stmt: keyof Statements, values: readonly unknown[]) =>
       tx ? this.db.runOn(tx, operation, this.sql[stmt], values) : this.db.run(operation, this.sql[stmt], values);
 
-    const inserted = await run('insert jobs', 'insertJobs', [this.now(), batch, this.notify]);
+    const [answer] = (await run('insert jobs', 'insertJobs', [
+      this.now(),
+      params.shapes,
+      params.ids,
+      params.args,
+      params.shapeOfJob,
+      params.runAt,
+      params.uniqueKeys,
+      jobs.length,
+      this.notify,
+    ])) as { inserted: number; rows: string | null }[];
+    if (answer!.rows === null) return jobs.map((j) => j.id);
+    const inserted = (JSON.parse(answer!.rows) as [string, string | null][]).map(([id, unique_key]) => ({ id, unique_key }));
     const answered = new Map<string, string>(); // job id -> id to answer
     const keyHolders = new Map<string, string>();
-    for (const row of inserted as { id: string; unique_key: string | null }[]) {
+    for (const row of inserted) {
       answered.set(row.id, row.id);
       if (row.unique_key !== null) keyHolders.set(row.unique_key, row.id);
     }

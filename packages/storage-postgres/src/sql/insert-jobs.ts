@@ -4,43 +4,67 @@ import { NOW_SQL, type SqlContext } from './context.js';
 /**
  * Enqueue: a whole batch in one statement, one round trip, whatever its size.
  *
- * - The batch arrives as ONE json parameter, read by json_to_recordset, so the statement text (and
- *   its prepared plan) is the same for 1 job or 10,000. One JSON text is much cheaper to build than
- *   ten parallel array parameters: JSON.stringify is native, while pg escapes array elements one by
- *   one in JavaScript (measured: batch enqueue went from ~38k to see README jobs/s).
+ * - The batch arrives split by how often a value repeats. What jobs of a batch nearly always share
+ *   (queue, target, method, retry policy, metadata) comes once per distinct combination, a "shape",
+ *   as a small JSON array ($2); retry and metadata are parsed into jsonb once per shape, not per job.
+ *   What differs per job comes as plain texts the server splits with string_to_array, which is far
+ *   cheaper than parsing JSON: ids joined by commas ($3), serialized arguments joined by U+001E
+ *   ($4: they are JSON text, in which that control character can only appear escaped), each job's
+ *   shape number ($5, NULL when the batch has one shape), run times as epoch milliseconds ($6, an
+ *   empty entry for "now"; NULL when every job runs now) and unique keys, which may hold any
+ *   character, as a JSON array ($7, NULL when the batch has none). Multi-argument unnest zips the
+ *   arrays and pads a NULL one with NULLs; rows are inserted in batch order (ORDER BY ord), so of
+ *   two jobs of one batch sharing a unique key the earlier one gets it. Measured on 1,000-job batches against one JSON document
+ *   of every job read by json_to_recordset: ~19 ms → ~13–16 ms per batch (that parse alone was ~3 ms).
+ * - The statement text (and its prepared plan) is the same for 1 job or 10,000.
  * - ON CONFLICT DO NOTHING with no target covers both ways a row can be refused: its unique key is
  *   held (by a stored job, a concurrent adder, or an earlier job of this batch), or its id exists
  *   because this very batch was committed by a try whose connection then dropped. Ids are made by the
  *   client, so that second case makes a retried enqueue idempotent instead of a duplicate.
- *   Refused rows are resolved afterwards by lookup-holders.ts (rare, so not paid for here).
+ *   Refused rows are resolved afterwards by lookup-holders (rare, so not paid for here).
+ * - The answer is one row: how many rows went in and, only when that is fewer than the batch ($8),
+ *   which ones (id and unique key, as JSON). Every job inserted, the usual case, needs no rows back.
  * - NOTIFY once per queue per statement, only for jobs due now, with the queue as payload, so idle
  *   coordinators of that queue wake at once. Inside a caller's transaction PostgreSQL delivers it
  *   only at commit, and a rollback drops it with the jobs.
  *   `woken` is a plain SELECT, which runs only if referenced, hence the scalar subquery in the
  *   final SELECT.
  *
- * $1 now, $2 the jobs as a json array of {id, queue, target, method, args, run_at, max_attempts,
- * retry, metadata, unique_key} (retry and metadata as JSON text), $3 whether to notify.
+ * $1 now, $2 shapes as a json array of {n, queue, target, method, max_attempts, retry, metadata}
+ * (n counting from 1), $3 ids, $4 args, $5 shape numbers, $6 run times, $7 unique keys,
+ * $8 the batch size, $9 whether to notify.
  */
 export function insertJobs({ s, channel, statement }: SqlContext): Statement {
   return statement(
     'insert_jobs',
-    `WITH input AS (
+    `WITH shapes AS (
        SELECT * FROM json_to_recordset($2::json)
-         AS i(id uuid, queue text, target text, method text, args text, run_at timestamptz, max_attempts int,
-              retry text, metadata text, unique_key text)
+         AS sh(n int, queue text, target text, method text, max_attempts int, retry jsonb, metadata jsonb)
+     ), input AS (
+       SELECT *
+         FROM unnest(string_to_array($3::text, ',')::uuid[],
+                     string_to_array($4::text, E'\x1e'),
+                     string_to_array($5::text, ',')::int[],
+                     string_to_array($6::text, ','),
+                     ARRAY(SELECT json_array_elements_text($7::json)))
+              WITH ORDINALITY AS i(id, args, shape, run_at_ms, unique_key, ord)
      ), inserted AS (
        INSERT INTO ${s}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry,
                               metadata, unique_key, created_at, updated_at)
-       SELECT id, queue, target, method, args, 'new', COALESCE(run_at, ${NOW_SQL}), 0, max_attempts, retry::jsonb,
-              metadata::jsonb, unique_key, ${NOW_SQL}, ${NOW_SQL}
-         FROM input
+       SELECT i.id, sh.queue, sh.target, sh.method, i.args, 'new',
+              COALESCE(to_timestamp(NULLIF(i.run_at_ms, '')::float8 / 1000), ${NOW_SQL}), 0, sh.max_attempts,
+              sh.retry, sh.metadata, i.unique_key, ${NOW_SQL}, ${NOW_SQL}
+         FROM input i JOIN shapes sh ON sh.n = COALESCE(i.shape, 1)
+        ORDER BY i.ord
        ON CONFLICT DO NOTHING
        RETURNING id, queue, run_at, unique_key
      ), woken AS (
-       SELECT pg_notify(${channel}, queue) FROM (SELECT DISTINCT queue FROM inserted WHERE $3::boolean AND run_at <= ${NOW_SQL}) due
+       SELECT pg_notify(${channel}, queue) FROM (SELECT DISTINCT queue FROM inserted WHERE $9::boolean AND run_at <= ${NOW_SQL}) due
      )
-     SELECT id, unique_key, (SELECT count(*) FROM woken) AS woken FROM inserted`,
+     SELECT count(*)::int AS inserted,
+            CASE WHEN count(*) < $8::int THEN COALESCE(json_agg(json_build_array(id, unique_key)), '[]')::text END AS rows,
+            (SELECT count(*) FROM woken) AS woken
+       FROM inserted`,
   );
 }
 
