@@ -274,6 +274,9 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
     this.fetchInFlight = false;
     this.fetchBackoff.reset();
     const claimedAt = this.clock.now().getTime();
+    // One message per worker per claim, carrying that worker's share in order: the same round-robin
+    // assignment as one message per job, with far fewer messages (see worker.ts).
+    const shares: RunningJob[][] = this.workers.map(() => []);
     for (const job of jobs) {
       if (this.coordinatorState !== 'running') {
         // Claimed just as we began to stop: give it straight back, attempt not counted.
@@ -286,8 +289,11 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       this.nextWorker = worker + 1 === this.workers.length ? 0 : worker + 1;
       const run = new RunningJob(job, worker, claimedAt);
       this.runs.set(job.id, run);
-      this.workers[worker]!.tell({ kind: 'run', run });
+      shares[worker]!.push(run);
     }
+    shares.forEach((runs, worker) => {
+      if (runs.length > 0) this.workers[worker]!.tell({ kind: 'run', runs });
+    });
     this.sendWrites();
     if (this.coordinatorState !== 'running') {
       this.checkDrained();

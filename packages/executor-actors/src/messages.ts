@@ -30,8 +30,8 @@ export interface RecordedWrite {
 }
 
 export type WorkerMessage =
-  /** Run this job, then tell the coordinator the result. */
-  { kind: 'run'; run: RunningJob };
+  /** Run these jobs one after another, in order, telling the coordinator each result as it comes. */
+  { kind: 'run'; runs: RunningJob[] };
 
 export type CoordinatorMessage =
   /** Periodic: look for work (the polling fallback) and report saturation. */

@@ -3,6 +3,7 @@ import type { ActorRef, Behaviour } from './actors.js';
 import { RunContext } from './job-context.js';
 import type { LayerMessage, RunResult, WorkerMessage } from './messages.js';
 import type { ResultInbox } from './result-inbox.js';
+import type { RunningJob } from './running-job.js';
 
 /**
  * A worker's life:
@@ -12,7 +13,7 @@ import type { ResultInbox } from './result-inbox.js';
 export type WorkerState =
   /** Waiting for the coordinator to hand it a job. */
   | 'idle'
-  /** Running one job; further jobs wait in its mailbox (at most about two per worker, by backpressure). */
+  /** Running one job; the rest of its share and later messages wait. */
   | 'busy';
 
 export interface WorkerDeps {
@@ -27,27 +28,63 @@ export interface WorkerDeps {
 }
 
 /**
- * Runs one job at a time: its actor awaits `receive`, so the mailbox is the worker's queue. Nothing a
- * job does can escape as an exception: every failure becomes a 'threw' result for the coordinator.
+ * How long a worker runs synchronous jobs back to back before it yields to the event loop. A
+ * message carries a worker's whole share of a claim; without a yield, a share of slow synchronous
+ * jobs would hold the loop (and with it lease renewals, claims and other workers) for all of them.
+ */
+const SLICE_MS = 5;
+
+/**
+ * Runs one job at a time, in the order the coordinator handed them over: its actor waits for
+ * `receive`, so the mailbox is the worker's queue, and a message holds several jobs. A job that
+ * finishes synchronously costs no promise: the worker goes straight on to the next, yielding to the
+ * event loop once SLICE_MS have passed; an asynchronous one is awaited. Nothing a job does can
+ * escape as an exception: every failure becomes a 'threw' result for the coordinator.
  */
 export class JobWorker implements Behaviour<WorkerMessage> {
   state: WorkerState = 'idle';
 
   constructor(private readonly deps: WorkerDeps) {}
 
-  async receive(msg: WorkerMessage): Promise<void> {
-    const run = msg.run;
+  receive(msg: WorkerMessage): void | Promise<void> {
+    const runs = msg.runs;
+    const sliceEnd = performance.now() + SLICE_MS;
+    for (let i = 0; i < runs.length; i++) {
+      const pending = this.runOne(runs[i]!);
+      if (pending !== undefined) return this.finishAsync(pending, runs, i + 1);
+      if (i + 1 < runs.length && performance.now() >= sliceEnd) return this.finishAsync(yieldToLoop(), runs, i + 1);
+    }
+    return undefined;
+  }
+
+  /** Waits for `pending`, then runs `runs` from `from` on, awaiting each asynchronous one. */
+  private async finishAsync(pending: Promise<void>, runs: readonly RunningJob[], from: number): Promise<void> {
+    await pending;
+    let sliceEnd = performance.now() + SLICE_MS;
+    for (let i = from; i < runs.length; i++) {
+      const next = this.runOne(runs[i]!);
+      if (next !== undefined) {
+        await next;
+        sliceEnd = performance.now() + SLICE_MS;
+      } else if (i + 1 < runs.length && performance.now() >= sliceEnd) {
+        await yieldToLoop();
+        sliceEnd = performance.now() + SLICE_MS;
+      }
+    }
+  }
+
+  /** Runs one job; returns a promise only if it has to wait for something (an async job or disposal). */
+  private runOne(run: RunningJob): Promise<void> | undefined {
     if (run.abortReason !== null) {
       // Aborted while it waited (shutdown, lost lease): never start it.
       run.state = 'finished';
       this.deps.results.post(run, { kind: 'skipped' });
-      return;
+      return undefined;
     }
     this.state = 'busy';
     run.state = 'running';
     run.startedAt = this.deps.clock.now().getTime();
     const job = run.job;
-    let result: RunResult;
     let scope: IJobScope | null = null;
     try {
       // Resolution goes through the registry only: a stored name can reach a registered class's own
@@ -63,24 +100,59 @@ export class JobWorker implements Behaviour<WorkerMessage> {
       while (args.length < declared) args.push(undefined);
       args.push(new RunContext(run, this.deps.layer, this.deps.logger));
       const value = method.apply(instance, args);
-      if (isThenable(value)) await run.race(value);
+      if (isThenable(value)) return this.settle(run, scope, run.race(value));
+      return this.finish(run, scope, { kind: 'succeeded' });
+    } catch (error) {
+      return this.finish(run, scope, { kind: 'threw', error });
+    }
+  }
+
+  private async settle(run: RunningJob, scope: IJobScope, work: Promise<unknown>): Promise<void> {
+    let result: RunResult;
+    try {
+      await work;
       result = { kind: 'succeeded' };
     } catch (error) {
       result = { kind: 'threw', error };
     }
-    if (scope !== null) {
-      try {
-        const disposed = scope.dispose();
-        if (isThenable(disposed)) await disposed;
-      } catch (err) {
-        // The job's result stands; a failing disposal is the container's problem, reported here.
-        this.deps.logger.warn({ err, jobId: job.id }, 'oddjob: disposing the job scope failed');
-      }
+    await this.finish(run, scope, result);
+  }
+
+  /** Disposes the job's scope, then posts the result; a promise only if disposal is asynchronous. */
+  private finish(run: RunningJob, scope: IJobScope | null, result: RunResult): Promise<void> | undefined {
+    let disposed: unknown;
+    try {
+      disposed = scope?.dispose();
+    } catch (err) {
+      this.disposeFailed(run, err);
     }
+    if (isThenable(disposed)) {
+      return Promise.resolve(disposed).then(
+        () => this.post(run, result),
+        (err: unknown) => {
+          this.disposeFailed(run, err);
+          this.post(run, result);
+        },
+      );
+    }
+    this.post(run, result);
+    return undefined;
+  }
+
+  private disposeFailed(run: RunningJob, err: unknown): void {
+    // The job's result stands; a failing disposal is the container's problem, reported here.
+    this.deps.logger.warn({ err, jobId: run.job.id }, 'oddjob: disposing the job scope failed');
+  }
+
+  private post(run: RunningJob, result: RunResult): void {
     run.state = 'finished';
     this.state = 'idle';
     this.deps.results.post(run, result);
   }
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

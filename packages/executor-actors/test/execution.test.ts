@@ -36,6 +36,54 @@ describe('JobExecutorShell: execution', () => {
     await waitFor(async () => (await store.listJobs({ status: 'done' })).length === 6, 'all done');
   });
 
+  it("runs a worker's share of a claim in order, sync and async jobs mixed", async () => {
+    const registry = new JobRegistry();
+    const order: number[] = [];
+    class Mixed {
+      run(n: number): void | Promise<void> {
+        if (n % 3 === 1) return new Promise((r) => setTimeout(r, 1)).then(() => void order.push(n));
+        if (n % 3 === 2) throw new Error(`job ${n} fails`);
+        order.push(n);
+      }
+    }
+    registry.register('mixed', Mixed);
+    const store = new MemoryJobStore();
+    const adder = store.adder({ registry });
+    await adder.addJobs(Array.from({ length: 12 }, (_, n) => ({ target: Mixed, call: (j: Mixed) => j.run(n), options: { retry: Retry.none() } })));
+    shell = new JobExecutorShell({ manager: store, registry, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 1, maxPending: 12, pulseMs: 20 });
+    await waitFor(async () => (await store.listJobs({ status: ['done', 'failed'], limit: 100 })).length === 12, 'all 12 finished');
+    expect(order).to.deep.equal([0, 1, 3, 4, 6, 7, 9, 10]);
+    expect((await store.listJobs({ status: 'failed', limit: 100 })).length).to.equal(4);
+  });
+
+  it('lets the event loop run between slow synchronous jobs of one share', async () => {
+    // A share of a claim arrives as one message; without a yield, slow synchronous jobs would hold
+    // the loop (timers, sockets, other workers) until the whole share was done.
+    const registry = new JobRegistry();
+    let loopRan = false;
+    const sawLoop: boolean[] = [];
+    class Hog {
+      run(): void {
+        sawLoop.push(loopRan);
+        loopRan = false;
+        setImmediate(() => (loopRan = true));
+        const until = performance.now() + 8; // longer than the worker's 5 ms slice
+        while (performance.now() < until) {
+          // busy: a synchronous job that takes a while
+        }
+      }
+    }
+    registry.register('hog', Hog);
+    const store = new MemoryJobStore();
+    const adder = store.adder({ registry });
+    await adder.addJobs(Array.from({ length: 4 }, () => ({ target: Hog, call: (j: Hog) => j.run() })));
+    shell = new JobExecutorShell({ manager: store, registry, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 1, maxPending: 4, pulseMs: 20 });
+    await waitFor(async () => (await store.listJobs({ status: 'done' })).length === 4, 'all 4 done');
+    expect(sawLoop.slice(1)).to.deep.equal([true, true, true]);
+  });
+
   it('never holds more than workers * 2 jobs and asks for no more than the free room', async () => {
     const registry = new JobRegistry();
     let running = 0;
