@@ -1,5 +1,6 @@
 import { JobArgumentError, type NewJob } from '@oddjob/core';
 import { jsonText } from './rows.js';
+import { isUuid } from './uuid.js';
 
 /** The parameters of sql/insert-jobs.ts for one batch; read that statement's comment first. */
 export interface InsertParams {
@@ -17,7 +18,6 @@ export interface InsertParams {
   uniqueKeys: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ARGS_SEPARATOR = '\u001e';
 
 /**
@@ -37,7 +37,7 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
   let anyRunAt = false;
   let anyKey = false;
   jobs.forEach((j, i) => {
-    if (typeof j.id !== 'string' || !UUID.test(j.id)) throw new JobArgumentError(name(i, 'id'), `must be a UUID, got ${JSON.stringify(j.id)}`);
+    if (!isUuid(j.id)) throw new JobArgumentError(name(i, 'id'), `must be a UUID, got ${JSON.stringify(j.id)}`);
     if (typeof j.args !== 'string' || j.args.includes(ARGS_SEPARATOR)) {
       throw new JobArgumentError(name(i, 'args'), 'must be serialized arguments (JSON text, as serializeArgs makes)');
     }

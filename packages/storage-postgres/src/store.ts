@@ -29,6 +29,7 @@ import pg from 'pg';
 import { PostgresJobQueueAdder } from './adder.js';
 import { Database } from './db.js';
 import { insertParams } from './insert-params.js';
+import { isUuid } from './uuid.js';
 import { PostgresStoreError } from './errors.js';
 import { JobsAvailableListener } from './listener.js';
 import { checkSchemaVersion, migrate, type MigrationResult } from './migrate.js';
@@ -44,7 +45,6 @@ import { errorJson, jsonText, scheduleParams, toClaimedJob, toJobRecord, toSched
 import { buildStatements, channelName, type Statements } from './sql/index.js';
 import type { ResolvedTransientRetry } from './transient.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OUTCOME_KINDS: ReadonlySet<string> = new Set(['done', 'retry', 'failed', 'released']);
 const FINAL: ReadonlySet<string> = new Set(['done', 'failed', 'cancelled']);
 
@@ -302,7 +302,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     // Leases this store never issued (not UUID-shaped) cannot match: they stay lease-lost unsent.
     let pending: number[] = [];
     outcomes.forEach((o, i) => {
-      if (o.lease && typeof o.lease.jobId === 'string' && typeof o.lease.token === 'string' && UUID.test(o.lease.jobId) && UUID.test(o.lease.token)) {
+      if (o.lease && isUuid(o.lease.jobId) && isUuid(o.lease.token)) {
         pending.push(i);
       }
     });
@@ -373,7 +373,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < 0) {
       throw new InvalidOptionError('leaseMs', `must be a finite number >= 0, got ${String(leaseMs)}`);
     }
-    const valid = leases.filter((l) => l && UUID.test(l.jobId) && typeof l.token === 'string');
+    const valid = leases.filter((l) => l && isUuid(l.jobId) && typeof l.token === 'string');
     if (valid.length === 0) return leases.map(() => 'lease-lost');
     const rows = await this.db.run<{ id: string; token: string }>('extend leases', this.sql.extendLeases, [
       this.now(),
@@ -390,7 +390,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     const isObject = typeof progress === 'object' && progress !== null && !Array.isArray(progress);
     if (!isNumber && !isObject) throw new InvalidOptionError('progress', 'must be a finite number or a plain object');
     const json = jsonText(progress, 'progress');
-    if (!lease || !UUID.test(lease.jobId) || typeof lease.token !== 'string') return 'lease-lost';
+    if (!lease || !isUuid(lease.jobId) || typeof lease.token !== 'string') return 'lease-lost';
     const rows = await this.db.run('report progress', this.sql.reportProgress, [this.now(), lease.jobId, lease.token, json]);
     return rows.length === 1 ? 'ok' : 'lease-lost';
   }
@@ -398,7 +398,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   // ---- admin ----
 
   async getJob(id: string): Promise<JobRecord | null> {
-    if (typeof id !== 'string' || !UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const rows = await this.db.run<JobRow>('get job', this.sql.getJob, [id]);
     return rows.length === 0 ? null : toJobRecord(rows[0]!);
   }
@@ -424,7 +424,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   }
 
   async cancelJob(id: string): Promise<boolean> {
-    if (typeof id !== 'string' || !UUID.test(id)) return false;
+    if (!isUuid(id)) return false;
     const rows = await this.db.run('cancel job', this.sql.cancelJob, [this.now(), id]);
     return rows.length === 1;
   }
@@ -433,7 +433,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     if (options.runAt !== undefined && (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime()))) {
       throw new InvalidOptionError('runAt', 'must be a valid Date');
     }
-    if (typeof id !== 'string' || !UUID.test(id)) return false;
+    if (!isUuid(id)) return false;
     const rows = await this.db.run('requeue job', this.sql.requeueJob, [this.now(), id, options.runAt ?? null, this.notify]);
     return rows.length === 1;
   }
