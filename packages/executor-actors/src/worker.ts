@@ -47,30 +47,27 @@ export class JobWorker implements Behaviour<WorkerMessage> {
   constructor(private readonly deps: WorkerDeps) {}
 
   receive(msg: WorkerMessage): void | Promise<void> {
-    const runs = msg.runs;
+    return this.runFrom(msg.runs, 0);
+  }
+
+  /**
+   * Runs `runs` from index `from` on, synchronously for as long as the jobs are synchronous and the
+   * slice lasts; at the first wait (an async job, or the end of the slice) it returns a promise that
+   * carries on after the wait.
+   */
+  private runFrom(runs: readonly RunningJob[], from: number): void | Promise<void> {
     const sliceEnd = performance.now() + SLICE_MS;
-    for (let i = 0; i < runs.length; i++) {
+    for (let i = from; i < runs.length; i++) {
       const pending = this.runOne(runs[i]!);
-      if (pending !== undefined) return this.finishAsync(pending, runs, i + 1);
-      if (i + 1 < runs.length && performance.now() >= sliceEnd) return this.finishAsync(yieldToLoop(), runs, i + 1);
+      if (pending !== undefined) return this.continueAfter(pending, runs, i + 1);
+      if (i + 1 < runs.length && performance.now() >= sliceEnd) return this.continueAfter(yieldToLoop(), runs, i + 1);
     }
     return undefined;
   }
 
-  /** Waits for `pending`, then runs `runs` from `from` on, awaiting each asynchronous one. */
-  private async finishAsync(pending: Promise<void>, runs: readonly RunningJob[], from: number): Promise<void> {
-    await pending;
-    let sliceEnd = performance.now() + SLICE_MS;
-    for (let i = from; i < runs.length; i++) {
-      const next = this.runOne(runs[i]!);
-      if (next !== undefined) {
-        await next;
-        sliceEnd = performance.now() + SLICE_MS;
-      } else if (i + 1 < runs.length && performance.now() >= sliceEnd) {
-        await yieldToLoop();
-        sliceEnd = performance.now() + SLICE_MS;
-      }
-    }
+  private async continueAfter(wait: Promise<void>, runs: readonly RunningJob[], from: number): Promise<void> {
+    await wait;
+    await this.runFrom(runs, from);
   }
 
   /** Runs one job; returns a promise only if it has to wait for something (an async job or disposal). */
