@@ -19,6 +19,16 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
+/** A database as version 1 of this package left it: its migrator's ledger, then step 1 only. Returns the quoted schema. */
+async function version1Schema(pool: pg.Pool, schema: string): Promise<string> {
+  const q = pg.escapeIdentifier(schema);
+  await pool.query(`CREATE SCHEMA ${q}`);
+  await pool.query(`CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const statement of MIGRATIONS[0]!.statements(q)) await pool.query(statement);
+  await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES (1, $1)`, [MIGRATIONS[0]!.name]);
+  return q;
+}
+
 describe('postgres migrations', function () {
   let pool: pg.Pool;
   let schema: string;
@@ -87,12 +97,7 @@ describe('postgres migrations', function () {
   });
 
   it('upgrades a version 1 schema with jobs in every state: none lost, expired leases still reclaimed', async function () {
-    // A database as version 1 of this package left it (its migrator's ledger, then step 1 only).
-    const q = pg.escapeIdentifier(schema);
-    await pool.query(`CREATE SCHEMA ${q}`);
-    await pool.query(`CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const statement of MIGRATIONS[0]!.statements(q)) await pool.query(statement);
-    await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES (1, $1)`, [MIGRATIONS[0]!.name]);
+    const q = await version1Schema(pool, schema);
     const job = (id: string, status: string, lease: string | null, finished: string | null, runAt = "now() - interval '1 hour'") =>
       pool.query(
         `INSERT INTO ${q}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry, metadata,
@@ -137,11 +142,7 @@ describe('postgres migrations', function () {
 
   it('refuses to upgrade a version 1 schema holding a final job without finished_at, and changes nothing', async function () {
     // Version 2 trusts `finished_at IS NULL` to mean "not final"; a row breaking that would be claimed again.
-    const q = pg.escapeIdentifier(schema);
-    await pool.query(`CREATE SCHEMA ${q}`);
-    await pool.query(`CREATE TABLE ${q}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const statement of MIGRATIONS[0]!.statements(q)) await pool.query(statement);
-    await pool.query(`INSERT INTO ${q}.migrations (version, name) VALUES (1, $1)`, [MIGRATIONS[0]!.name]);
+    const q = await version1Schema(pool, schema);
     await pool.query(
       `INSERT INTO ${q}.jobs (id, queue, target, method, args, status, run_at, max_attempts, retry, metadata, created_at, updated_at)
        VALUES ('01890a5d-ac96-774b-bcce-000000000009', 'default', 't', 'run', '{"json":[]}', 'done', now(), 1, '{}', '{}', now(), now())`,
