@@ -1,6 +1,7 @@
+import { hostname } from 'node:os';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError, JobArgumentError } from './errors.js';
 import { newJobId } from './ids.js';
 import type { JobCall, JobOptions, NewJob } from './job.js';
 import { DEFAULT_QUEUE } from './job.js';
@@ -8,11 +9,13 @@ import { recordCall, type CallRecorder } from './record-call.js';
 import { defaultRegistry, ownMethod, type JobClass, type JobRegistry } from './registry.js';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry.js';
 import { assertPlainJson, serializeArgs } from './serializer.js';
+import { checkDate, isStorableTime } from './checks/limits.js';
+import { checkHostName } from './checks/manager-checks.js';
+import { METHOD_PATTERN, NAME_PATTERN, QUEUE_PATTERN } from './patterns.js';
 
 /** One entry of an `addJobs` batch: the typed form or the plain form, each with its options. */
 export type JobSpec<T = unknown> =
-  | { target: JobClass<T>; call: CallRecorder<T>; options?: JobOptions }
-  | { call: JobCall; options?: JobOptions };
+  { target: JobClass<T>; call: CallRecorder<T>; options?: JobOptions } | { call: JobCall; options?: JobOptions };
 
 /**
  * How applications enqueue. `Tx` is the provider's transaction handle (a pg client, an mssql
@@ -36,9 +39,6 @@ export interface IJobWriter<Tx = never> {
   insertJobs(jobs: readonly NewJob[], tx?: Tx): Promise<string[]>;
 }
 
-const QUEUE_PATTERN = /^[A-Za-z0-9_.:\-]{1,100}$/;
-const METHOD_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]{0,199}$/;
-
 /**
  * Turns what the user wrote into a NewJob: resolves the target's stored name, records the call,
  * validates options, serializes arguments (naming the bad one). Shared by every provider's adder, so
@@ -48,19 +48,23 @@ export function prepareJob<T>(
   spec: JobSpec<T>,
   registry: JobRegistry = defaultRegistry,
   clock: Clock = systemClock,
+  defaultPin: string | null = null,
 ): NewJob {
   let target: string;
   let method: string;
   let args: unknown[];
   if ('target' in spec && typeof spec.target === 'function') {
     target = registry.nameOf(spec.target);
-    ({ method, args } = recordCall(spec.call as CallRecorder<T>));
+    ({ method, args } = recordCall(spec.call));
     ownMethod(spec.target, target, method); // fail at enqueue, not at run, for a method that is not the class's own
   } else {
     const call = spec.call as JobCall;
-    if (call === null || typeof call !== 'object') throw new InvalidOptionError('call', 'must be { target, method, args }');
+    if (call === null || typeof call !== 'object')
+      throw new InvalidOptionError('call', 'must be { target, method, args }');
     ({ target, method, args } = call);
-    if (typeof target !== 'string' || target.length === 0) throw new InvalidOptionError('target', 'must be a non-empty string');
+    if (typeof target !== 'string' || !NAME_PATTERN.test(target)) {
+      throw new InvalidOptionError('target', `"${String(target)}" must match ${NAME_PATTERN}`);
+    }
     if (!Array.isArray(args)) throw new InvalidOptionError('args', 'must be an array');
   }
   if (typeof method !== 'string' || !METHOD_PATTERN.test(method)) {
@@ -73,26 +77,38 @@ export function prepareJob<T>(
   }
   let runAt: Date | null = null;
   if (options.runAt !== undefined) {
-    if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
-      throw new InvalidOptionError('runAt', 'must be a valid Date');
-    }
-    runAt = options.runAt;
+    runAt = checkDate('runAt', options.runAt);
   } else if (options.delayMs !== undefined) {
     if (typeof options.delayMs !== 'number' || !Number.isFinite(options.delayMs) || options.delayMs < 0) {
       throw new InvalidOptionError('delayMs', `must be a finite number >= 0, got ${String(options.delayMs)}`);
     }
-    runAt = new Date(clock.now().getTime() + options.delayMs);
+    const at = clock.now().getTime() + options.delayMs;
+    // Checked here, naming delayMs: a huge delay would otherwise become an Invalid Date (or a year no
+    // store can hold) and be refused as "runAt", an option the user never passed.
+    if (!isStorableTime(at)) {
+      throw new InvalidOptionError(
+        'delayMs',
+        `${String(options.delayMs)} ms from now is past the year 9999, which no store can hold`,
+      );
+    }
+    runAt = new Date(at);
   }
   const metadata = options.metadata ?? {};
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new InvalidOptionError('metadata', 'must be a plain object');
   }
   assertPlainJson(metadata, 'metadata');
+  // PostgreSQL's jsonb cannot hold U+0000; refused on every store so none keeps what another cannot.
+  const nulAt = nulPath(metadata, 'metadata');
+  if (nulAt !== null)
+    throw new JobArgumentError(nulAt, 'must not contain the character U+0000 (no store keeps it in JSON)');
   const uniqueKey = options.uniqueKey ?? null;
   if (uniqueKey !== null && (typeof uniqueKey !== 'string' || uniqueKey.length === 0 || uniqueKey.length > 512)) {
     throw new InvalidOptionError('uniqueKey', 'must be a string of 1 to 512 characters');
   }
   const retry = options.retry === undefined ? DEFAULT_RETRY_POLICY : validateRetryPolicy(options.retry);
+  const pin = options.pinnedHost === undefined ? defaultPin : options.pinnedHost;
+  const pinnedHost = pin === null ? null : checkHostName('pinnedHost', pin);
   return {
     id: newJobId(),
     queue,
@@ -103,7 +119,46 @@ export function prepareJob<T>(
     retry,
     metadata,
     uniqueKey,
+    pinnedHost,
   };
+}
+
+/** Where (a path) a key or string inside plain JSON data holds U+0000, or null if nowhere. */
+function nulPath(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = nulPath(value[i], `${path}[${i}]`);
+      if (at !== null) return at;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const at = k.includes('\u0000') ? `${path}.${JSON.stringify(k)}` : nulPath(v, `${path}.${k}`);
+    if (at !== null) return at;
+  }
+  return null;
+}
+
+/** What every store's `adder(options)` takes. */
+export interface AdderOptions {
+  /** The registry typed enqueues are checked against (default: the one `@job` registers in). */
+  registry?: JobRegistry;
+  /**
+   * Pins every job this adder adds to a host unless the job's own `pinnedHost` says otherwise
+   * (null: unpinned): true pins to this host (`os.hostname()`, what executors claim as by default),
+   * a string to that host name. Default false: jobs are not pinned.
+   */
+  pinToHost?: boolean | string;
+}
+
+/** The host an adder pins to for its `pinToHost` option, or null (checked, naming the option). */
+export function pinOf(pinToHost: boolean | string | undefined): string | null {
+  if (pinToHost === undefined || pinToHost === false) return null;
+  if (pinToHost === true) return hostname();
+  if (typeof pinToHost !== 'string') throw new InvalidOptionError('pinToHost', 'must be true, false or a host name');
+  return checkHostName('pinToHost', pinToHost);
 }
 
 /** A listener told after jobs were written, e.g. to nudge a coordinator in the same process. */
@@ -114,10 +169,15 @@ export type AddedListener = (queues: ReadonlySet<string>) => void;
  * lives in the provider's IJobWriter.
  */
 export class JobQueueAdder<Tx = never> implements IJobQueueAdder<Tx> {
+  /** The adder's default pin (from `pinToHost`), checked once here so a bad option fails at once. */
+  private readonly pin: string | null;
+
   constructor(
     protected readonly writer: IJobWriter<Tx>,
-    protected readonly options: { registry?: JobRegistry; clock?: Clock } = {},
-  ) {}
+    protected readonly options: AdderOptions & { clock?: Clock } = {},
+  ) {
+    this.pin = pinOf(options.pinToHost);
+  }
 
   addJob<T>(target: JobClass<T>, call: CallRecorder<T>, options?: JobOptions & { tx?: Tx }): Promise<string>;
   addJob(call: JobCall, options?: JobOptions & { tx?: Tx }): Promise<string>;
@@ -132,10 +192,11 @@ export class JobQueueAdder<Tx = never> implements IJobQueueAdder<Tx> {
         : { call: a, options: b as JobOptions | undefined };
     const tx = (typeof a === 'function' ? c : (b as { tx?: Tx } | undefined))?.tx;
     const [id] = await this.writer.insertJobs([this.prepare(spec)], tx);
-    return id!;
+    return id;
   }
 
-  async addJobs(specs: readonly JobSpec<any>[], options: { tx?: Tx } = {}): Promise<string[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async addJobs(specs: readonly JobSpec<any>[], options: { tx?: Tx } = {}): Promise<string[]> {
     if (!Array.isArray(specs)) throw new InvalidOptionError('specs', 'must be an array');
     if (specs.length === 0) return [];
     const jobs = specs.map((s, i) => {
@@ -150,6 +211,6 @@ export class JobQueueAdder<Tx = never> implements IJobQueueAdder<Tx> {
   }
 
   protected prepare(spec: JobSpec<unknown>): NewJob {
-    return prepareJob(spec, this.options.registry, this.options.clock);
+    return prepareJob(spec, this.options.registry, this.options.clock, this.pin);
   }
 }

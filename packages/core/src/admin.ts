@@ -1,3 +1,4 @@
+import type { JobRun, LogFilter, RunFilter, StoredLogLine, WaitOptions } from './history.js';
 import type { JobRecord } from './job.js';
 import type { FinalJobStatus, JobStatus } from './status.js';
 
@@ -5,6 +6,13 @@ export interface JobFilter {
   status?: JobStatus | readonly JobStatus[];
   queue?: string;
   target?: string;
+  /**
+   * Only jobs whose id sorts after this one (string order, which for the lowercase UUIDs stores make
+   * is also creation order). Keyset paging: pass the last id of a page to read the next; unlike
+   * `offset` a store seeks to it, and jobs added or removed before it do not shift the page. It
+   * need not be an existing id. At most 100 characters. `offset` then counts from there.
+   */
+  afterId?: string;
   /** Default 100. */
   limit?: number;
   offset?: number;
@@ -26,7 +34,18 @@ export interface PurgeFilter {
 
 /** The read/admin side, for dashboards, the CLI and tests. */
 export interface IJobQueueAdmin {
-  getJob(id: string): Promise<JobRecord | null>;
+  /** The job, or null if unknown; with `runs: true` its `runs` (oldest first, at most 1000) too. */
+  getJob(id: string, options?: { runs?: boolean }): Promise<JobRecord | null>;
+  /** The job's runs, oldest first (see JobRun); [] for an unknown job. */
+  listRuns(jobId: string, filter?: RunFilter): Promise<JobRun[]>;
+  /** The job's log lines in write order; [] for an unknown job. Readable while the job runs. */
+  listLogs(jobId: string, filter?: LogFilter): Promise<StoredLogLine[]>;
+  /**
+   * Resolves with the job's record once it is final (done, failed or cancelled). Rejects with
+   * JobNotFoundError if the job is unknown (or purged while waited on), WaitTimeoutError after
+   * `timeoutMs`, or the signal's reason when aborted. Works from any process.
+   */
+  waitForJob(id: string, options?: WaitOptions): Promise<JobRecord>;
   /** Jobs matching the filter, in creation (id) order. */
   listJobs(filter?: JobFilter): Promise<JobRecord[]>;
   /** Counts per (queue, status); pairs with no jobs are left out. */
@@ -41,6 +60,6 @@ export interface IJobQueueAdmin {
    * job is unknown or not final.
    */
   requeueJob(id: string, options?: { runAt?: Date }): Promise<boolean>;
-  /** Deletes final jobs matching the filter (freeing their unique keys); returns how many. */
+  /** Deletes final jobs matching the filter (freeing their unique keys) with their runs and logs; returns how many. */
   purgeJobs(filter: PurgeFilter): Promise<number>;
 }

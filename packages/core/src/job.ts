@@ -1,4 +1,5 @@
 import type { JobError } from './errors.js';
+import type { JobRun } from './history.js';
 import type { RetryPolicy } from './retry.js';
 import type { JobStatus } from './status.js';
 
@@ -32,6 +33,14 @@ export interface JobOptions {
    */
   uniqueKey?: string;
   metadata?: JobMetadata;
+  /**
+   * Pins the job to the executors on this host (what they pass as `host` in their claims, by default
+   * `os.hostname()`): other hosts pass it over until it is overdue by the claim's `takeoverAfterMs`
+   * (default 30 minutes), then any host takes it over and its run says so (`run.takeover`). 1 to 255
+   * characters; null: not pinned, even when the adder pins by default (`pinToHost`). Default: the
+   * adder's `pinToHost`, else not pinned.
+   */
+  pinnedHost?: string | null;
 }
 
 /** The lease an executor holds on a claimed job; every later write is fenced by its token. */
@@ -66,6 +75,8 @@ export interface NewJob {
   retry: RetryPolicy;
   metadata: JobMetadata;
   uniqueKey: string | null;
+  /** The host the job is pinned to, or null (see JobOptions.pinnedHost). */
+  pinnedHost: string | null;
 }
 
 /** One stored job, as every provider returns it. */
@@ -84,11 +95,25 @@ export interface JobRecord {
   lastError: JobError | null;
   lease: Lease | null;
   progress: JobProgress | null;
+  /** The message reported with the latest progress (VITA reports a number and a message). */
+  progressMessage: string | null;
+  /** The serialized return value of a done job (decode with `deserializeResult`); null otherwise. */
+  result: string | null;
+  /** When the latest attempt started; null before the first claim. */
+  startedAt: Date | null;
+  /** The executor of the latest attempt (kept after its lease ends); null before the first claim. */
+  executorId: string | null;
+  /** The host of the latest attempt's executor, when its claim named one. */
+  host: string | null;
   metadata: JobMetadata;
   uniqueKey: string | null;
+  /** The host the job is pinned to (claimed only by that host's executors until overdue), or null. */
+  pinnedHost: string | null;
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
+  /** The job's runs, oldest first: present only when asked for (`getJob(id, { runs: true })`). */
+  runs?: JobRun[];
 }
 
 /** A job returned by a claim: processing, with the caller's lease. */

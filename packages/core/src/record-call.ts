@@ -37,7 +37,10 @@ export function recordCall<T>(recorder: CallRecorder<T>): RecordedCall {
   }
   recorder(proxy as T);
   if (recorded === undefined) {
-    throw new InvalidOptionError('call', 'the function must call exactly one method of the job, e.g. (j) => j.send(to)');
+    throw new InvalidOptionError(
+      'call',
+      'the function must call exactly one method of the job, e.g. (j) => j.send(to)',
+    );
   }
   if (extra) {
     throw new InvalidOptionError('call', `the function called more than one method (first: "${recorded.method}")`);

@@ -1,10 +1,10 @@
+import { NAME_PATTERN } from './patterns.js';
 import { UnknownJobMethodError, UnknownJobTargetError, InvalidOptionError } from './errors.js';
 
 /** Any class whose instances carry job methods. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JobClass<T = any> = abstract new (...args: any[]) => T;
 
-const NAME_PATTERN = /^[A-Za-z0-9_.:\-/]{1,200}$/;
 const targetNameKey = Symbol.for('oddjob.targetName');
 
 /**

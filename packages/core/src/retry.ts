@@ -1,3 +1,4 @@
+import { MAX_INT32 } from './checks/limits.js';
 import { InvalidOptionError } from './errors.js';
 
 /** How long to wait before the next attempt. */
@@ -25,7 +26,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 3,
   backoff: Object.freeze({ kind: 'exponential', baseMs: 1000, factor: 2, maxMs: 3_600_000, jitter: true }),
-}) as RetryPolicy;
+});
 
 /** Builders for the common policies. */
 export const Retry = {
@@ -59,8 +60,12 @@ export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
   if (policy === null || typeof policy !== 'object') {
     throw new InvalidOptionError('retry', 'must be an object { maxAttempts, backoff }');
   }
-  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
-    throw new InvalidOptionError('retry.maxAttempts', `must be an integer >= 1, got ${String(policy.maxAttempts)}`);
+  // Capped at 2^31-1: the SQL stores keep attempts in a 32-bit int column.
+  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1 || policy.maxAttempts > MAX_INT32) {
+    throw new InvalidOptionError(
+      'retry.maxAttempts',
+      `must be an integer from 1 to ${MAX_INT32}, got ${String(policy.maxAttempts)}`,
+    );
   }
   const b = policy.backoff as Backoff | undefined;
   if (b === null || typeof b !== 'object') throw new InvalidOptionError('retry.backoff', 'is required');
@@ -95,7 +100,11 @@ export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
  * @param attemptsMade attempts started so far, the one that just failed included (>= 1).
  * @param random injectable for tests; returns [0, 1).
  */
-export function retryDelayMs(policy: RetryPolicy, attemptsMade: number, random: () => number = Math.random): number | null {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  attemptsMade: number,
+  random: () => number = Math.random,
+): number | null {
   if (attemptsMade >= policy.maxAttempts) return null;
   const n = Math.max(1, attemptsMade); // the n-th retry
   const b = policy.backoff;
@@ -103,7 +112,7 @@ export function retryDelayMs(policy: RetryPolicy, attemptsMade: number, random: 
     case 'fixed':
       return b.delayMs;
     case 'list':
-      return b.delaysMs[Math.min(n - 1, b.delaysMs.length - 1)]!;
+      return b.delaysMs[Math.min(n - 1, b.delaysMs.length - 1)];
     case 'exponential': {
       const raw = b.baseMs * Math.pow(b.factor ?? 2, n - 1);
       const capped = Math.min(raw, b.maxMs ?? Number.MAX_SAFE_INTEGER);

@@ -1,5 +1,6 @@
 import { SuperJSON } from 'superjson';
-import { CorruptJobError, JobArgumentError } from './errors.js';
+import { CorruptJobError, JobArgumentError, JobResultError } from './errors.js';
+import { MAX_RESULT_CHARS } from './history.js';
 
 /**
  * Argument serialization with type fidelity, on superjson (a well-kept codec that already round-trips
@@ -54,10 +55,17 @@ function walk(value: unknown, path: string, ancestors: object[]): boolean {
     case 'function':
     case 'symbol':
       throw new JobArgumentError(path, `${describe(value)} cannot be serialized`);
+    case 'object':
+      break; // null, arrays and objects: walked below
   }
   if (value === null) return false;
-  const obj = value as object;
-  if (obj instanceof Date || obj instanceof RegExp || obj instanceof Uint8Array) return true;
+  const obj: object = value;
+  if (obj instanceof Date) {
+    // An Invalid Date would come back as something else (null, or a string), never as it went in.
+    if (Number.isNaN(obj.getTime())) throw new JobArgumentError(path, 'an Invalid Date cannot be stored');
+    return true;
+  }
+  if (obj instanceof RegExp || obj instanceof Uint8Array) return true;
   if (ancestors.includes(obj)) {
     throw new JobArgumentError(path, 'circular reference: the value contains itself');
   }
@@ -83,7 +91,7 @@ function walk(value: unknown, path: string, ancestors: object[]): boolean {
       for (const v of obj) walk(v, `${path}<item ${i++}>`, ancestors);
       special = true;
     } else {
-      const proto = Object.getPrototypeOf(obj);
+      const proto: unknown = Object.getPrototypeOf(obj);
       if (proto !== Object.prototype && proto !== null) {
         throw new JobArgumentError(
           path,
@@ -98,7 +106,10 @@ function walk(value: unknown, path: string, ancestors: object[]): boolean {
       }
       if (Object.prototype.hasOwnProperty.call(obj, '__proto__')) {
         // Reading such a key back into an object is how prototype pollution starts; superjson refuses it too.
-        throw new JobArgumentError(`${path}.__proto__`, 'a "__proto__" key cannot be stored (prototype pollution risk)');
+        throw new JobArgumentError(
+          `${path}.__proto__`,
+          'a "__proto__" key cannot be stored (prototype pollution risk)',
+        );
       }
     }
   } finally {
@@ -121,6 +132,14 @@ export function assertPlainJson(value: unknown, path: string): void {
   }
 }
 
+/**
+ * The stored envelope of a value the walk checked: superjson's when it holds something JSON bends
+ * (`special`), else the same text superjson would write, at a fraction of the cost (enqueue hot path).
+ */
+function encodeEnvelope(value: unknown, special: boolean): string {
+  return special ? codec.stringify(value) : `{"json":${JSON.stringify(value)}}`;
+}
+
 /** Serializes a job's arguments; throws JobArgumentError naming the argument position. */
 export function serializeArgs(args: readonly unknown[]): string {
   if (!Array.isArray(args)) throw new JobArgumentError('args', 'must be an array');
@@ -128,22 +147,90 @@ export function serializeArgs(args: readonly unknown[]): string {
   for (let i = 0; i < args.length; i++) {
     if (walk(args[i], `args[${i}]`, [])) special = true;
   }
-  // Plain JSON data: the same text superjson would write, at a fraction of the cost (enqueue hot path).
-  return special ? codec.stringify(args) : `{"json":${JSON.stringify(args)}}`;
+  return encodeEnvelope(args, special);
+}
+
+/**
+ * Serializes a job's return value with the arguments' codec (same type fidelity); undefined (a
+ * method that returns nothing) is stored as null and costs nothing. Throws JobResultError naming
+ * the job when the value cannot be kept or is over MAX_RESULT_CHARS.
+ */
+export function serializeResult(value: unknown, jobId: string): string | null {
+  if (value === undefined) return null;
+  let text: string;
+  try {
+    text = encodeEnvelope(value, walk(value, 'result', []));
+  } catch (err) {
+    const reason =
+      err instanceof JobArgumentError
+        ? err.message
+        : `it cannot be serialized (${String((err as Error)?.message ?? err)})`;
+    throw new JobResultError(jobId, reason);
+  }
+  if (text.length > MAX_RESULT_CHARS) {
+    throw new JobResultError(
+      jobId,
+      `its serialized form is ${text.length} characters, over the limit of ${MAX_RESULT_CHARS}`,
+    );
+  }
+  return text;
+}
+
+/** The value in a stored envelope; throws on text that is not one (callers name the job). */
+function decodeEnvelope(text: string): unknown {
+  const envelope = JSON.parse(text) as { json?: unknown; meta?: unknown } | null;
+  // No "meta": nothing for superjson to restore, so the "json" part is the value as it is.
+  return envelope !== null && typeof envelope === 'object' && !('meta' in envelope)
+    ? envelope.json
+    : codec.deserialize(envelope as never);
+}
+
+/** Reads a stored result back (null stays null → undefined); CorruptJobError if it is unreadable. */
+export function deserializeResult(text: string | null, jobId: string): unknown {
+  if (text === null) return undefined;
+  try {
+    const value = decodeEnvelope(text);
+    if (text.includes('__proto__') && hasProtoKey(value, 0)) throw new Error('it holds a "__proto__" key');
+    return value;
+  } catch (err) {
+    throw new CorruptJobError(jobId, `result is not readable (${(err as Error).message})`, { cause: err });
+  }
 }
 
 /** Reads stored arguments back; throws CorruptJobError (naming the job) if they are unreadable. */
 export function deserializeArgs(text: string, jobId: string): unknown[] {
   let value: unknown;
   try {
-    // No "meta": nothing for superjson to restore, so the "json" part is the value as it is.
-    const envelope = JSON.parse(text) as { json?: unknown; meta?: unknown } | null;
-    value = envelope !== null && typeof envelope === 'object' && !('meta' in envelope) ? envelope.json : codec.deserialize(envelope as never);
+    value = decodeEnvelope(text);
   } catch (err) {
     throw new CorruptJobError(jobId, `arguments are not readable (${(err as Error).message})`, { cause: err });
   }
   if (!Array.isArray(value)) {
     throw new CorruptJobError(jobId, 'arguments are not a list');
   }
+  // Edited storage can hold a "__proto__" key, which JSON.parse makes an own property: such an object
+  // must never reach a job (prototype pollution starts there). The text test keeps the hot path cheap.
+  if (text.includes('__proto__') && hasProtoKey(value, 0)) {
+    throw new CorruptJobError(
+      jobId,
+      'arguments hold a "__proto__" key, which is never stored by OddJob (prototype pollution risk)',
+    );
+  }
   return value;
+}
+
+/** Whether `value` or anything inside it has an own "__proto__" key. */
+function hasProtoKey(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object' || depth > 1000) return false;
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (hasProtoKey(k, depth + 1) || hasProtoKey(v, depth + 1)) return true;
+    return false;
+  }
+  if (value instanceof Set) {
+    for (const v of value) if (hasProtoKey(v, depth + 1)) return true;
+    return false;
+  }
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
+  for (const v of Object.values(value)) if (hasProtoKey(v, depth + 1)) return true;
+  return false;
 }

@@ -39,9 +39,13 @@ describe('registry', function () {
     const r = new JobRegistry().register('mail', Mailer);
     expect(r.nameOf(Mailer)).to.equal('mail');
     expect(r.resolveTarget('mail')).to.equal(Mailer);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- compares the function's identity, never calls it
     expect(r.resolveMethod('mail', 'send')).to.equal(Mailer.prototype.send);
     for (const m of ['inherited', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'notAMethod', 'nope']) {
-      expect(thrown(() => r.resolveMethod('mail', m)), m).to.be.instanceOf(UnknownJobMethodError);
+      expect(
+        thrown(() => r.resolveMethod('mail', m)),
+        m,
+      ).to.be.instanceOf(UnknownJobMethodError);
     }
     expect(thrown(() => r.resolveTarget('other'))).to.be.instanceOf(UnknownJobTargetError);
   });
@@ -98,7 +102,10 @@ describe('recordCall and prepareJob', function () {
   });
 
   it('prepares a typed job with the registered name and serialized args', function () {
-    const job = prepareJob({ target: Mailer, call: (j: Mailer) => j.send('a@b.c', 'hi'), options: { queue: 'mail' } }, r);
+    const job = prepareJob(
+      { target: Mailer, call: (j: Mailer) => j.send('a@b.c', 'hi'), options: { queue: 'mail' } },
+      r,
+    );
     expect(job.target).to.equal('mail');
     expect(job.method).to.equal('send');
     expect(job.queue).to.equal('mail');
@@ -143,10 +150,17 @@ describe('recordCall and prepareJob', function () {
       JobArgumentError,
     );
     // Metadata is stored as plain JSON by every provider: what JSON would bend is refused, at any depth.
-    for (const metadata of [{ n: 1n }, { deep: { n: [2n] } }, { at: new Date(0) }, { u: undefined }, { x: Number.NaN }]) {
-      expect(thrown(() => prepareJob({ call: base, options: { metadata } })), JSON.stringify(Object.keys(metadata))).to.be.instanceOf(
-        JobArgumentError,
-      );
+    for (const metadata of [
+      { n: 1n },
+      { deep: { n: [2n] } },
+      { at: new Date(0) },
+      { u: undefined },
+      { x: Number.NaN },
+    ]) {
+      expect(
+        thrown(() => prepareJob({ call: base, options: { metadata } })),
+        JSON.stringify(Object.keys(metadata)),
+      ).to.be.instanceOf(JobArgumentError);
     }
     expect(prepareJob({ call: base, options: { metadata: { a: [1, { b: null }], s: 'x' } } }).metadata).to.deep.equal({
       a: [1, { b: null }],

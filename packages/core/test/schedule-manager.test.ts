@@ -9,6 +9,7 @@ import { scheduleJobKey } from '../src/schedule/firing.js';
 import { ScheduleManager } from '../src/schedule/schedule-manager.js';
 import { Scheduler } from '../src/schedule/scheduler.js';
 import { TestClock } from '../src/testing/test-clock.js';
+import { scheduleFixture } from './schedule-fixture.js';
 
 class EmailJob {
   async send(_to: string, _subject: string): Promise<void> {}
@@ -39,10 +40,7 @@ describe('schedule: ScheduleManager', function () {
   let scheduler: Scheduler;
 
   beforeEach(function () {
-    clock = new TestClock(T0);
-    store = new MemoryJobStore({ clock });
-    manager = new ScheduleManager({ store, writer: store, registry, clock });
-    scheduler = new Scheduler({ store, writer: store, registry, clock });
+    ({ clock, store, manager, scheduler } = scheduleFixture(registry, T0));
   });
   afterEach(() => store.close());
 
@@ -70,16 +68,25 @@ describe('schedule: ScheduleManager', function () {
 
     it('plain form, with zone, queue, retry, metadata, misfire and paused', async function () {
       const retry = Retry.exponential(4, 500);
-      const rec = await manager.create('mail', { target: 'email', method: 'send', args: ['a@b.c', 'hi'] }, {
-        cron: '30 7 * * 1-5',
-        timeZone: 'europe/berlin',
+      const rec = await manager.create(
+        'mail',
+        { target: 'email', method: 'send', args: ['a@b.c', 'hi'] },
+        {
+          cron: '30 7 * * 1-5',
+          timeZone: 'europe/berlin',
+          queue: 'mail',
+          retry,
+          metadata: { tenant: 'acme' },
+          misfire: { kind: 'catchUp', maxRuns: 10 },
+          paused: true,
+        },
+      );
+      expect(rec).to.deep.include({
+        timeZone: 'Europe/Berlin',
         queue: 'mail',
-        retry,
-        metadata: { tenant: 'acme' },
-        misfire: { kind: 'catchUp', maxRuns: 10 },
         paused: true,
+        misfire: { kind: 'catchUp', maxRuns: 10 },
       });
-      expect(rec).to.deep.include({ timeZone: 'Europe/Berlin', queue: 'mail', paused: true, misfire: { kind: 'catchUp', maxRuns: 10 } });
       expect(rec.retry).to.deep.equal(retry);
       expect(rec.metadata).to.deep.equal({ tenant: 'acme' });
       expect(rec.nextFireAt!.toISOString()).to.equal('2030-01-02T06:30:00.000Z'); // 07:30 CET
@@ -100,7 +107,10 @@ describe('schedule: ScheduleManager', function () {
 
     it('refuses a second schedule of the same name', async function () {
       await manager.create('x', EmailJob, (j) => j.send('a', 'b'), { cron: '@daily' });
-      const err = await rejects(manager.create('x', EmailJob, (j) => j.send('c', 'd'), { cron: '@hourly' }), ScheduleExistsError);
+      const err = await rejects(
+        manager.create('x', EmailJob, (j) => j.send('c', 'd'), { cron: '@hourly' }),
+        ScheduleExistsError,
+      );
       expect(err.message).to.contain('"x"');
       expect((await store.getSchedule('x'))!.cron).to.equal('@daily');
     });
@@ -109,12 +119,29 @@ describe('schedule: ScheduleManager', function () {
       const at = new Date(T0 + 90 * MINUTE);
       const once = await manager.create('once', EmailJob, (j) => j.send('a', 'b'), { cron: '@once', at });
       expect(once.nextFireAt).to.deep.equal(at);
-      expect((await rejects(manager.create('o2', EmailJob, (j) => j.send('a', 'b'), { cron: '@once' }), InvalidOptionError)).option).to.equal('at');
       expect(
-        (await rejects(manager.create('o3', EmailJob, (j) => j.send('a', 'b'), { cron: '@once', at: new Date(NaN) }), InvalidOptionError)).option,
+        (
+          await rejects(
+            manager.create('o2', EmailJob, (j) => j.send('a', 'b'), { cron: '@once' }),
+            InvalidOptionError,
+          )
+        ).option,
       ).to.equal('at');
       expect(
-        (await rejects(manager.create('o4', EmailJob, (j) => j.send('a', 'b'), { cron: '@daily', at }), InvalidOptionError)).option,
+        (
+          await rejects(
+            manager.create('o3', EmailJob, (j) => j.send('a', 'b'), { cron: '@once', at: new Date(NaN) }),
+            InvalidOptionError,
+          )
+        ).option,
+      ).to.equal('at');
+      expect(
+        (
+          await rejects(
+            manager.create('o4', EmailJob, (j) => j.send('a', 'b'), { cron: '@daily', at }),
+            InvalidOptionError,
+          )
+        ).option,
       ).to.equal('at');
     });
   });
@@ -122,28 +149,93 @@ describe('schedule: ScheduleManager', function () {
   describe('bad input is refused at creation, naming the field, and nothing is stored', function () {
     const cases: [string, () => Promise<unknown>, new (...a: never[]) => Error, string | undefined][] = [];
     const call = { target: 'email', method: 'send', args: ['a', 'b'] };
-    const add = (label: string, run: (m: ScheduleManager) => Promise<unknown>, type: new (...a: never[]) => Error, option?: string) =>
-      cases.push([label, () => run(manager), type, option]);
+    const add = (
+      label: string,
+      run: (m: ScheduleManager) => Promise<unknown>,
+      type: new (...a: never[]) => Error,
+      option?: string,
+    ) => cases.push([label, () => run(manager), type, option]);
     add('an invalid cron field', (m) => m.create('s', call, { cron: '0 25 * * *' }), InvalidOptionError, 'cron');
     add('a 4-field expression', (m) => m.create('s', call, { cron: '0 8 * *' }), InvalidOptionError, 'cron');
     add('an unknown macro', (m) => m.create('s', call, { cron: '@fortnightly' }), InvalidOptionError, 'cron');
     add('an empty expression', (m) => m.create('s', call, { cron: '' }), InvalidOptionError, 'cron');
     add('a missing expression', (m) => m.create('s', call, {} as never), InvalidOptionError, 'cron');
-    add('an unknown time zone', (m) => m.create('s', call, { cron: '@daily', timeZone: 'Europe/Atlantis' }), InvalidOptionError, 'timeZone');
-    add('an offset instead of a zone', (m) => m.create('s', call, { cron: '@daily', timeZone: '+01:00' }), InvalidOptionError, 'timeZone');
-    add('an unregistered class', (m) => m.create('s', Unregistered, (j) => j.run(), { cron: '@daily' }), UnknownJobTargetError);
-    add('an unregistered target name', (m) => m.create('s', { target: 'sms', method: 'send', args: [] }, { cron: '@daily' }), UnknownJobTargetError);
-    add('a method the class does not have', (m) => m.create('s', { target: 'email', method: 'toString', args: [] }, { cron: '@daily' }), UnknownJobMethodError);
-    add('an argument that cannot be stored', (m) => m.create('s', { target: 'email', method: 'send', args: [() => 1] }, { cron: '@daily' }), JobArgumentError);
+    add(
+      'an unknown time zone',
+      (m) => m.create('s', call, { cron: '@daily', timeZone: 'Europe/Atlantis' }),
+      InvalidOptionError,
+      'timeZone',
+    );
+    add(
+      'an offset instead of a zone',
+      (m) => m.create('s', call, { cron: '@daily', timeZone: '+01:00' }),
+      InvalidOptionError,
+      'timeZone',
+    );
+    add(
+      'an unregistered class',
+      (m) => m.create('s', Unregistered, (j) => j.run(), { cron: '@daily' }),
+      UnknownJobTargetError,
+    );
+    add(
+      'an unregistered target name',
+      (m) => m.create('s', { target: 'sms', method: 'send', args: [] }, { cron: '@daily' }),
+      UnknownJobTargetError,
+    );
+    add(
+      'a method the class does not have',
+      (m) => m.create('s', { target: 'email', method: 'toString', args: [] }, { cron: '@daily' }),
+      UnknownJobMethodError,
+    );
+    add(
+      'an argument that cannot be stored',
+      (m) => m.create('s', { target: 'email', method: 'send', args: [() => 1] }, { cron: '@daily' }),
+      JobArgumentError,
+    );
     add('a bad queue', (m) => m.create('s', call, { cron: '@daily', queue: 'no spaces' }), InvalidOptionError, 'queue');
-    add('a bad retry policy', (m) => m.create('s', call, { cron: '@daily', retry: { maxAttempts: 0, backoff: { kind: 'fixed', delayMs: 0 } } }), InvalidOptionError, 'retry.maxAttempts');
-    add('a bad misfire kind', (m) => m.create('s', call, { cron: '@daily', misfire: { kind: 'later' } as never }), InvalidOptionError, 'misfire.kind');
-    add('a catchUp without maxRuns', (m) => m.create('s', call, { cron: '@daily', misfire: { kind: 'catchUp' } as never }), InvalidOptionError, 'misfire.maxRuns');
-    add('a catchUp with too many runs', (m) => m.create('s', call, { cron: '@daily', misfire: { kind: 'catchUp', maxRuns: 5000 } }), InvalidOptionError, 'misfire.maxRuns');
+    add(
+      'a bad retry policy',
+      (m) => m.create('s', call, { cron: '@daily', retry: { maxAttempts: 0, backoff: { kind: 'fixed', delayMs: 0 } } }),
+      InvalidOptionError,
+      'retry.maxAttempts',
+    );
+    add(
+      'a bad misfire kind',
+      (m) => m.create('s', call, { cron: '@daily', misfire: { kind: 'later' } as never }),
+      InvalidOptionError,
+      'misfire.kind',
+    );
+    add(
+      'a catchUp without maxRuns',
+      (m) => m.create('s', call, { cron: '@daily', misfire: { kind: 'catchUp' } as never }),
+      InvalidOptionError,
+      'misfire.maxRuns',
+    );
+    add(
+      'a catchUp with too many runs',
+      (m) => m.create('s', call, { cron: '@daily', misfire: { kind: 'catchUp', maxRuns: 5000 } }),
+      InvalidOptionError,
+      'misfire.maxRuns',
+    );
     add('a bad name', (m) => m.create('has spaces', call, { cron: '@daily' }), InvalidOptionError, 'name');
-    add('an unknown option (a typo)', (m) => m.create('s', call, { cron: '@daily', timezone: 'UTC' } as never), InvalidOptionError, 'timezone');
-    add('a uniqueKey (schedules make their own)', (m) => m.create('s', call, { cron: '@daily', uniqueKey: 'k' } as never), InvalidOptionError, 'uniqueKey');
-    add('a non-boolean paused', (m) => m.create('s', call, { cron: '@daily', paused: 'yes' } as never), InvalidOptionError, 'paused');
+    add(
+      'an unknown option (a typo)',
+      (m) => m.create('s', call, { cron: '@daily', timezone: 'UTC' } as never),
+      InvalidOptionError,
+      'timezone',
+    );
+    add(
+      'a uniqueKey (schedules make their own)',
+      (m) => m.create('s', call, { cron: '@daily', uniqueKey: 'k' } as never),
+      InvalidOptionError,
+      'uniqueKey',
+    );
+    add(
+      'a non-boolean paused',
+      (m) => m.create('s', call, { cron: '@daily', paused: 'yes' } as never),
+      InvalidOptionError,
+      'paused',
+    );
 
     for (const [label, run, type, option] of cases) {
       it(label, async function () {
@@ -159,7 +251,10 @@ describe('schedule: ScheduleManager', function () {
 
   describe('get and list', function () {
     it('answers the next N fire times, starting with nextFireAt', async function () {
-      await manager.create('weekday', EmailJob, (j) => j.send('a', 'b'), { cron: '0 9 * * 1-5', timeZone: 'America/New_York' });
+      await manager.create('weekday', EmailJob, (j) => j.send('a', 'b'), {
+        cron: '0 9 * * 1-5',
+        timeZone: 'America/New_York',
+      });
       const info = (await manager.get('weekday', { upcoming: 4 }))!;
       expect(iso(info.upcoming)).to.deep.equal([
         '2030-01-01T14:00:00.000Z', // Tue 09:00 EST
@@ -214,19 +309,28 @@ describe('schedule: ScheduleManager', function () {
       let rec = await manager.update('s', { job: { target: EmailJob, call: (j: EmailJob) => j.digest('ops', since) } });
       expect(rec).to.deep.include({ method: 'digest', nextFireAt: created.nextFireAt });
       expect(deserializeArgs(rec.args, 'x')).to.deep.equal(['ops', since]);
-      rec = await manager.update('s', { job: { target: 'email', method: 'send', args: ['z@z.z', 'new'] }, queue: 'other', metadata: { v: 2 } });
+      rec = await manager.update('s', {
+        job: { target: 'email', method: 'send', args: ['z@z.z', 'new'] },
+        queue: 'other',
+        metadata: { v: 2 },
+      });
       expect(rec).to.deep.include({ method: 'send', queue: 'other', metadata: { v: 2 } });
       clock.advance(5 * MINUTE);
       await scheduler.tick();
       const [job] = await store.listJobs();
       expect(job).to.deep.include({ method: 'send', queue: 'other' });
-      expect(deserializeArgs(job!.args, job!.id)).to.deep.equal(['z@z.z', 'new']);
+      expect(deserializeArgs(job.args, job.id)).to.deep.equal(['z@z.z', 'new']);
     });
 
     it('changes queue, retry, metadata or misfire alone, keeping the payload', async function () {
       const created = await manager.create('s', EmailJob, (j) => j.send('a', 'b'), { cron: '@hourly' });
       const rec = await manager.update('s', { retry: Retry.none(), misfire: { kind: 'catchUp', maxRuns: 2 } });
-      expect(rec).to.deep.include({ args: created.args, method: 'send', queue: 'default', misfire: { kind: 'catchUp', maxRuns: 2 } });
+      expect(rec).to.deep.include({
+        args: created.args,
+        method: 'send',
+        queue: 'default',
+        misfire: { kind: 'catchUp', maxRuns: 2 },
+      });
       expect(rec.retry).to.deep.equal(Retry.none());
     });
 
@@ -246,8 +350,12 @@ describe('schedule: ScheduleManager', function () {
     it('refuses bad changes, naming the field, and leaves the schedule as it was', async function () {
       const created = await manager.create('s', EmailJob, (j) => j.send('a', 'b'), { cron: '@daily' });
       expect((await rejects(manager.update('s', { cron: '* * *' }), InvalidOptionError)).option).to.equal('cron');
-      expect((await rejects(manager.update('s', { timeZone: 'Moon/Base' }), InvalidOptionError)).option).to.equal('timeZone');
-      expect((await rejects(manager.update('s', { paused: true } as never), InvalidOptionError)).option).to.equal('paused');
+      expect((await rejects(manager.update('s', { timeZone: 'Moon/Base' }), InvalidOptionError)).option).to.equal(
+        'timeZone',
+      );
+      expect((await rejects(manager.update('s', { paused: true } as never), InvalidOptionError)).option).to.equal(
+        'paused',
+      );
       await rejects(manager.update('s', { job: { target: 'nope', method: 'x', args: [] } }), UnknownJobTargetError);
       expect(await store.getSchedule('s')).to.deep.equal(created);
       await rejects(manager.update('missing', { cron: '@daily' }), ScheduleNotFoundError);
@@ -289,7 +397,10 @@ describe('schedule: ScheduleManager', function () {
 
   describe('pause, resume, delete', function () {
     it('a paused schedule does not fire; resumed, it fires from now on without catching up', async function () {
-      await manager.create('s', EmailJob, (j) => j.send('a', 'b'), { cron: '*/5 * * * *', misfire: { kind: 'catchUp', maxRuns: 100 } });
+      await manager.create('s', EmailJob, (j) => j.send('a', 'b'), {
+        cron: '*/5 * * * *',
+        misfire: { kind: 'catchUp', maxRuns: 100 },
+      });
       const paused = await manager.pause('s');
       expect(paused.paused).to.equal(true);
       expect((await manager.pause('s')).version).to.equal(paused.version); // idempotent
@@ -303,7 +414,9 @@ describe('schedule: ScheduleManager', function () {
       expect(await scheduler.tick()).to.equal(0);
       clock.advance(3 * MINUTE);
       expect(await scheduler.tick()).to.equal(1);
-      expect((await store.listJobs()).map((j) => j.uniqueKey)).to.deep.equal([scheduleJobKey('s', new Date(T0 + 65 * MINUTE))]);
+      expect((await store.listJobs()).map((j) => j.uniqueKey)).to.deep.equal([
+        scheduleJobKey('s', new Date(T0 + 65 * MINUTE)),
+      ]);
     });
 
     it('a paused one-off keeps its time and fires on resume if that passed', async function () {
@@ -331,7 +444,11 @@ describe('schedule: ScheduleManager', function () {
 
   describe('triggerNow', function () {
     it('makes one job at once, with a key no firing or other trigger shares, and leaves the timing alone', async function () {
-      const created = await manager.create('s', EmailJob, (j) => j.send('a', 'b'), { cron: '@daily', queue: 'mail', metadata: { t: 1 } });
+      const created = await manager.create('s', EmailJob, (j) => j.send('a', 'b'), {
+        cron: '@daily',
+        queue: 'mail',
+        metadata: { t: 1 },
+      });
       const a = await manager.triggerNow('s');
       const b = await manager.triggerNow('s');
       expect(a).to.not.equal(b);
@@ -339,8 +456,8 @@ describe('schedule: ScheduleManager', function () {
       expect(jobs.map((j) => j.id)).to.deep.equal([a, b]);
       expect(jobs.map((j) => j.uniqueKey)).to.deep.equal([`schedule:s:manual:${a}`, `schedule:s:manual:${b}`]);
       expect(jobs[0]).to.deep.include({ queue: 'mail', method: 'send', runAt: clock.now() });
-      expect(jobs[0]!.metadata).to.deep.equal({ t: 1, 'oddjob.schedule': { name: 's', fireAt: null, manual: true } });
-      const claimed = await store.getJobs({ queues: ['mail'], limit: 10, owner: 't', leaseMs: MINUTE });
+      expect(jobs[0].metadata).to.deep.equal({ t: 1, 'oddjob.schedule': { name: 's', fireAt: null, manual: true } });
+      const claimed = await store.claimJobs({ queues: ['mail'], limit: 10, owner: 't', leaseMs: MINUTE });
       expect(claimed).to.have.length(2);
       expect(await store.getSchedule('s')).to.deep.equal(created);
       await rejects(manager.triggerNow('missing'), ScheduleNotFoundError);

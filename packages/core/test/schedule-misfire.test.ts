@@ -6,6 +6,7 @@ import type { MisfirePolicy } from '../src/schedule-store.js';
 import { ScheduleManager } from '../src/schedule/schedule-manager.js';
 import { Scheduler } from '../src/schedule/scheduler.js';
 import { TestClock } from '../src/testing/test-clock.js';
+import { scheduleFixture } from './schedule-fixture.js';
 
 class Sweep {
   async run(_area: string): Promise<void> {}
@@ -28,9 +29,7 @@ describe('schedule: misfire policies', function () {
   let manager: ScheduleManager;
 
   beforeEach(function () {
-    clock = new TestClock(T0);
-    store = new MemoryJobStore({ clock });
-    manager = new ScheduleManager({ store, writer: store, registry, clock });
+    ({ clock, store, manager } = scheduleFixture(registry, T0));
   });
   afterEach(() => store.close());
 
@@ -74,7 +73,7 @@ describe('schedule: misfire policies', function () {
     expect(await new Scheduler({ store, writer: store, registry, clock }).tick()).to.equal(12);
     const expected = [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60].map(at);
     expect(await fired()).to.deep.equal(expected);
-    const claimed = await store.getJobs({ queues: ['default'], limit: 100, owner: 't', leaseMs: MINUTE });
+    const claimed = await store.claimJobs({ queues: ['default'], limit: 100, owner: 't', leaseMs: MINUTE });
     expect(claimed.map((j) => j.runAt.toISOString())).to.deep.equal(expected);
     expect((await store.getSchedule('every5'))!.nextFireAt!.toISOString()).to.equal(at(65));
   });
@@ -90,10 +89,14 @@ describe('schedule: misfire policies', function () {
   });
 
   it('catchUp over a very long outage of a per-second schedule fires only the newest maxRuns', async function () {
-    await manager.create('secs', { target: 'sweep', method: 'run', args: ['s'] }, {
-      cron: '* * * * * *',
-      misfire: { kind: 'catchUp', maxRuns: 4 },
-    });
+    await manager.create(
+      'secs',
+      { target: 'sweep', method: 'run', args: ['s'] },
+      {
+        cron: '* * * * * *',
+        misfire: { kind: 'catchUp', maxRuns: 4 },
+      },
+    );
     clock.advance(2 * 24 * 60 * MINUTE + 500);
     expect(await new Scheduler({ store, writer: store, registry, clock }).tick()).to.equal(4);
     const end = T0 + 2 * 24 * 60 * MINUTE;

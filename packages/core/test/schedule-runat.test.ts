@@ -8,7 +8,7 @@ class ReportJob {
 }
 
 const claim = (store: MemoryJobStore, queue = 'default') =>
-  store.getJobs({ queues: [queue], limit: 10, owner: 'test', leaseMs: 60_000 });
+  store.claimJobs({ queues: [queue], limit: 10, owner: 'test', leaseMs: 60_000 });
 
 describe('schedule: runAt and delay', function () {
   let clock: TestClock;
@@ -38,7 +38,10 @@ describe('schedule: runAt and delay', function () {
     const adder = store.adder({ registry });
     clock.advance(123_456);
     const enqueuedAt = clock.now().getTime();
-    const id = await adder.addJob({ target: 'report', method: 'build', args: [2] }, { delayMs: 60_000, queue: 'reports' });
+    const id = await adder.addJob(
+      { target: 'report', method: 'build', args: [2] },
+      { delayMs: 60_000, queue: 'reports' },
+    );
     expect((await store.getJob(id))!.runAt.getTime()).to.equal(enqueuedAt + 60_000);
     clock.advance(59_999);
     expect(await claim(store, 'reports')).to.deep.equal([]);

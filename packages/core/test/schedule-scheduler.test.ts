@@ -13,6 +13,7 @@ import { scheduleJobKey } from '../src/schedule/firing.js';
 import { ScheduleManager } from '../src/schedule/schedule-manager.js';
 import { Scheduler } from '../src/schedule/scheduler.js';
 import { TestClock } from '../src/testing/test-clock.js';
+import { scheduleFixture } from './schedule-fixture.js';
 
 class Work {
   async run(_n: number): Promise<void> {}
@@ -68,7 +69,8 @@ function jittery(store: MemoryJobStore, random: () => number): IScheduleStore & 
 
 function recordingLogger() {
   const lines: { level: string; obj: Record<string, unknown>; msg?: string }[] = [];
-  const log = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const log = (level: string) => (obj: object, msg?: string) =>
+    void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   const logger: JobLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   return { logger, lines };
 }
@@ -98,9 +100,7 @@ describe('schedule: Scheduler', function () {
   let manager: ScheduleManager;
 
   beforeEach(function () {
-    clock = new TestClock(T0);
-    store = new MemoryJobStore({ clock });
-    manager = new ScheduleManager({ store, writer: store, registry, clock });
+    ({ clock, store, manager } = scheduleFixture(registry, T0));
   });
   afterEach(() => store.close());
 
@@ -138,22 +138,28 @@ describe('schedule: Scheduler', function () {
         const before = (await storedKeys()).length;
         const random = prng(seed);
         const slow = jittery(store, random);
-        const schedulers = Array.from({ length: 5 }, () => new Scheduler({ store: slow, writer: slow, registry, clock }));
+        const schedulers = Array.from(
+          { length: 5 },
+          () => new Scheduler({ store: slow, writer: slow, registry, clock }),
+        );
         const inFlight: Promise<number>[] = [];
         for (let step = 0; step < 120; step++) {
           // Each tick reads "now" when it starts; others are still at an older now, with older reads.
-          inFlight.push(schedulers[Math.floor(random() * schedulers.length)]!.tick());
-          if (random() < 0.5) inFlight.push(schedulers[Math.floor(random() * schedulers.length)]!.tick());
+          inFlight.push(schedulers[Math.floor(random() * schedulers.length)].tick());
+          if (random() < 0.5) inFlight.push(schedulers[Math.floor(random() * schedulers.length)].tick());
           clock.advance(Math.floor(random() * 4 * SECOND));
           for (let i = Math.floor(random() * 3); i > 0; i--) await new Promise<void>((r) => setImmediate(r));
         }
         const counts = await Promise.all(inFlight);
         // A final quiet tick brings every schedule up to now.
-        counts.push(await schedulers[0]!.tick());
+        counts.push(await schedulers[0].tick());
         const keys = await storedKeys();
         expect(new Set(keys).size, `seed ${seed}: duplicates`).to.equal(keys.length);
         expect(keys, `seed ${seed}`).to.deep.equal(expectedKeys(new Date(T0), clock.now()));
-        expect(counts.reduce((a, b) => a + b, 0), `seed ${seed}`).to.equal(keys.length - before);
+        expect(
+          counts.reduce((a, b) => a + b, 0),
+          `seed ${seed}`,
+        ).to.equal(keys.length - before);
         lostRaces += slow.lostRaces();
       }
       // The interleaving really raced: schedulers lost compare-and-sets to each other.
@@ -196,11 +202,11 @@ describe('schedule: Scheduler', function () {
     expect(await new Scheduler({ store, writer: store, registry, clock }).tick()).to.equal(1);
     const [job] = await store.listJobs();
     expect(job).to.include({ queue: 'batch', target: 'work', method: 'run', status: 'new' });
-    expect(job!.args).to.equal(serializeArgs([42]));
-    expect(job!.retry).to.deep.equal(retry);
-    expect(job!.runAt.toISOString()).to.equal('2030-01-02T02:00:00.000Z');
-    expect(job!.uniqueKey).to.equal('schedule:nightly:2030-01-02T02:00:00.000Z');
-    expect(job!.metadata).to.deep.equal({
+    expect(job.args).to.equal(serializeArgs([42]));
+    expect(job.retry).to.deep.equal(retry);
+    expect(job.runAt.toISOString()).to.equal('2030-01-02T02:00:00.000Z');
+    expect(job.uniqueKey).to.equal('schedule:nightly:2030-01-02T02:00:00.000Z');
+    expect(job.metadata).to.deep.equal({
       tenant: 'acme',
       'oddjob.schedule': { name: 'nightly', fireAt: '2030-01-02T02:00:00.000Z', manual: false },
     });
@@ -251,7 +257,8 @@ describe('schedule: Scheduler', function () {
     });
 
     it('unreadable schedules cannot crowd readable ones out of a small batch', async function () {
-      for (let i = 0; i < 7; i++) await store.insertSchedule(bad(`broken-${i}`, 'nonsense', { nextFireAt: new Date(T0 - (100 + i) * MINUTE) }));
+      for (let i = 0; i < 7; i++)
+        await store.insertSchedule(bad(`broken-${i}`, 'nonsense', { nextFireAt: new Date(T0 - (100 + i) * MINUTE) }));
       for (let i = 0; i < 3; i++) await manager.create(`good-${i}`, Work, (j) => j.run(i), { cron: '* * * * *' });
       clock.advance(MINUTE);
       expect(await new Scheduler({ store, writer: store, registry, clock, batchSize: 2 }).tick()).to.equal(3);
@@ -267,7 +274,7 @@ describe('schedule: Scheduler', function () {
       expect(warn?.obj).to.deep.include({ schedule: 'orphan', target: 'work' });
       const [job] = await store.listJobs();
       // What an executor with that registry does with it: an unknown target, which it fails unretried.
-      expect(() => elsewhere.resolveMethod(job!.target, job!.method)).to.throw(UnknownJobTargetError);
+      expect(() => elsewhere.resolveMethod(job.target, job.method)).to.throw(UnknownJobTargetError);
       expect((await store.getSchedule('orphan'))!.nextFireAt!.getTime()).to.equal(T0 + 2 * MINUTE);
     });
 
@@ -294,7 +301,10 @@ describe('schedule: Scheduler', function () {
   });
 
   it('refuses bad options, naming them', function () {
-    for (const [option, value] of [['batchSize', 0], ['maxPerTick', 1.5]] as const) {
+    for (const [option, value] of [
+      ['batchSize', 0],
+      ['maxPerTick', 1.5],
+    ] as const) {
       expect(() => new Scheduler({ store, writer: store, [option]: value }))
         .to.throw(InvalidOptionError)
         .with.property('option', option);

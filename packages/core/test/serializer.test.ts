@@ -105,13 +105,10 @@ describe('serializer', function () {
   it('leaves values plain JSON would bend to superjson: -0, NaN, Infinity, undefined; holes become null', function () {
     const sparse: unknown[] = [1];
     sparse[2] = 3;
-    const [negZero, nan, inf, holes, undef] = deserializeArgs(serializeArgs([-0, Number.NaN, Infinity, sparse, [undefined]]), 'j') as [
-      number,
-      number,
-      number,
-      unknown[],
-      unknown[],
-    ];
+    const [negZero, nan, inf, holes, undef] = deserializeArgs(
+      serializeArgs([-0, Number.NaN, Infinity, sparse, [undefined]]),
+      'j',
+    ) as [number, number, number, unknown[], unknown[]];
     expect(Object.is(negZero, -0)).to.equal(true);
     expect(Number.isNaN(nan)).to.equal(true);
     expect(inf).to.equal(Infinity);

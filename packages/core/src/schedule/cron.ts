@@ -73,7 +73,18 @@ export function normalizeTimeZone(timeZone: unknown): string {
   try {
     canonical = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
-    throw new InvalidOptionError('timeZone', `"${timeZone}" is not a known IANA time zone name (e.g. "Europe/Berlin", "UTC")`);
+    throw new InvalidOptionError(
+      'timeZone',
+      `"${timeZone}" is not a known IANA time zone name (e.g. "Europe/Berlin", "UTC")`,
+    );
+  }
+  // Node 24's ICU accepts offsets such as "+02:00" as zones (Node 20 throws): refuse them on every
+  // Node, since an offset is not a zone name and the same schedule must be accepted everywhere.
+  if (/^[+-]/.test(canonical)) {
+    throw new InvalidOptionError(
+      'timeZone',
+      `"${timeZone}" is an offset, not an IANA time zone name (e.g. "Europe/Berlin", "Etc/GMT-2")`,
+    );
   }
   zones.set(timeZone, canonical);
   return canonical;
@@ -86,7 +97,10 @@ export function normalizeTimeZone(timeZone: unknown): string {
 export function checkExpressionShape(expression: unknown): string {
   if (typeof expression !== 'string' || expression.trim().length === 0) {
     // cron-parser reads '' as "every second": refuse it rather than fire 86,400 jobs a day.
-    throw new InvalidOptionError('cron', 'must be a cron expression such as "0 8 * * 1-5", a macro such as "@daily", or "@once"');
+    throw new InvalidOptionError(
+      'cron',
+      'must be a cron expression such as "0 8 * * 1-5", a macro such as "@daily", or "@once"',
+    );
   }
   const text = expression.trim();
   if (text.startsWith('@')) {
@@ -188,7 +202,12 @@ export class CronSchedule {
     }
   }
 
-  private jumpBack(from: Date, until: Date, keep: number, seen: number): { times: Date[]; next: Date; dropped: number } {
+  private jumpBack(
+    from: Date,
+    until: Date,
+    keep: number,
+    seen: number,
+  ): { times: Date[]; next: Date; dropped: number } {
     const back = this.iterate(new Date(until.getTime() + 1));
     const times: Date[] = [];
     while (times.length < keep) {
@@ -204,7 +223,11 @@ export class CronSchedule {
 
   private iterate(currentDate: Date): CronExpression {
     if (this.parsed === undefined) {
-      this.parsed = CronExpressionParser.parse(this.expression, { tz: this.timeZone, currentDate, hashSeed: this.seed });
+      this.parsed = CronExpressionParser.parse(this.expression, {
+        tz: this.timeZone,
+        currentDate,
+        hashSeed: this.seed,
+      });
     } else {
       this.parsed.reset(currentDate);
     }

@@ -20,7 +20,12 @@ export class ScheduleNotFoundError extends OddJobError {
  * Nothing was written; the call may simply be repeated.
  */
 export class ScheduleConflictError extends OddJobError {
-  constructor(readonly scheduleName: string, attempts: number) {
-    super(`schedule "${scheduleName}" changed under ${attempts} consecutive attempts to update it; nothing was written`);
+  constructor(
+    readonly scheduleName: string,
+    attempts: number,
+  ) {
+    super(
+      `schedule "${scheduleName}" changed under ${attempts} consecutive attempts to update it; nothing was written`,
+    );
   }
 }

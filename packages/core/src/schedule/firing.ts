@@ -51,7 +51,10 @@ export function validateMisfire(misfire: unknown): MisfirePolicy {
   if (m.kind === 'skip') return { kind: 'skip' };
   if (m.kind === 'catchUp') {
     if (!Number.isInteger(m.maxRuns) || (m.maxRuns as number) < 1 || (m.maxRuns as number) > MAX_CATCH_UP_RUNS) {
-      throw new InvalidOptionError('misfire.maxRuns', `must be an integer from 1 to ${MAX_CATCH_UP_RUNS}, got ${String(m.maxRuns)}`);
+      throw new InvalidOptionError(
+        'misfire.maxRuns',
+        `must be an integer from 1 to ${MAX_CATCH_UP_RUNS}, got ${String(m.maxRuns)}`,
+      );
     }
     return { kind: 'catchUp', maxRuns: m.maxRuns as number };
   }
@@ -98,5 +101,7 @@ export function scheduledJob(schedule: ScheduleRecord, fireAt: Date | null): New
     retry: schedule.retry,
     metadata: { ...schedule.metadata, [SCHEDULE_METADATA_KEY]: origin },
     uniqueKey: fireAt === null ? manualJobKey(schedule.name, id) : scheduleJobKey(schedule.name, fireAt),
+    // Schedules are not pinned: any executor of the queue fires them (no pin option exists yet).
+    pinnedHost: null,
   };
 }

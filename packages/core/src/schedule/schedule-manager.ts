@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../patterns.js';
 import type { IJobWriter } from '../adder.js';
 import { prepareJob } from '../adder.js';
 import type { Clock } from '../clock.js';
@@ -62,7 +63,6 @@ export interface ScheduleManagerOptions {
   clock?: Clock;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9_.:\-/]{1,200}$/;
 const OPTION_KEYS = new Set(['cron', 'at', 'timeZone', 'queue', 'retry', 'metadata', 'misfire', 'paused']);
 const PATCH_KEYS = new Set(['cron', 'at', 'timeZone', 'queue', 'retry', 'metadata', 'misfire', 'job']);
 /** Compare-and-set attempts before giving up; each lost attempt means another write landed in between. */
@@ -92,7 +92,12 @@ export class ScheduleManager {
   }
 
   /** Typed form: `create('digest', EmailJob, (j) => j.sendDigest('ops'), { cron: '0 8 * * 1-5', timeZone: 'Europe/Berlin' })`. */
-  create<T>(name: string, target: JobClass<T>, call: CallRecorder<T>, options: ScheduleOptions): Promise<ScheduleRecord>;
+  create<T>(
+    name: string,
+    target: JobClass<T>,
+    call: CallRecorder<T>,
+    options: ScheduleOptions,
+  ): Promise<ScheduleRecord>;
   /** Plain form: `create('digest', { target: 'email', method: 'sendDigest', args: ['ops'] }, { cron: '@daily' })`. */
   create(name: string, call: JobCall, options: ScheduleOptions): Promise<ScheduleRecord>;
   async create(
@@ -101,16 +106,8 @@ export class ScheduleManager {
     b: CallRecorder<unknown> | ScheduleOptions,
     c?: ScheduleOptions,
   ): Promise<ScheduleRecord> {
-    const job: ScheduledCall = typeof a === 'function' ? { target: a, call: b as CallRecorder<unknown> } : a;
-    const options = (typeof a === 'function' ? c : b) as ScheduleOptions | undefined;
     checkName(name);
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionError('options', 'must be an object with at least { cron }');
-    }
-    checkKeys(options, OPTION_KEYS);
-    if (options.paused !== undefined && typeof options.paused !== 'boolean') {
-      throw new InvalidOptionError('paused', 'must be a boolean');
-    }
+    const { job, options } = scheduleArguments(a, b, c);
     const now = this.clock.now();
     const timing = this.timing(name, options.cron, options.timeZone, options.at, 'at' in options, now);
     const payload = this.payload(job, options);
@@ -127,6 +124,70 @@ export class ScheduleManager {
     };
     if (!(await this.store.insertSchedule(record))) throw new ScheduleExistsError(name);
     return record;
+  }
+
+  /**
+   * Idempotent create-or-replace, for code that declares its schedules at every start (BullMQ's
+   * `upsertJobScheduler` convention). Absent: created as `create` would. Present: the stored schedule
+   * takes this definition (payload, queue, retry, metadata, misfire). nextFireAt and lastFireAt are
+   * kept when expression, zone and `at` are unchanged (a restart neither skips nor repeats a firing)
+   * and recomputed from now when they differ. The paused state is kept unless `paused` is given;
+   * `paused: false` on a paused schedule resumes it as `resume` does. An identical definition writes
+   * nothing.
+   */
+  upsert<T>(
+    name: string,
+    target: JobClass<T>,
+    call: CallRecorder<T>,
+    options: ScheduleOptions,
+  ): Promise<ScheduleRecord>;
+  upsert(name: string, call: JobCall, options: ScheduleOptions): Promise<ScheduleRecord>;
+  async upsert(
+    name: string,
+    a: JobClass | JobCall,
+    b: CallRecorder<unknown> | ScheduleOptions,
+    c?: ScheduleOptions,
+  ): Promise<ScheduleRecord> {
+    const { job, options } = scheduleArguments(a, b, c);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await this.store.getSchedule(name);
+      if (current === null) {
+        try {
+          return await this.create(name, job as JobCall, options);
+        } catch (err) {
+          if (err instanceof ScheduleExistsError) continue; // created in between: replace it
+          throw err;
+        }
+      }
+      const now = this.clock.now();
+      const timing = this.timing(name, options.cron, options.timeZone, options.at, 'at' in options, now);
+      const payload = this.payload(job, options);
+      const sameTiming =
+        timing.cron === current.cron &&
+        timing.timeZone === current.timeZone &&
+        (timing.cron !== ONCE ||
+          // a one-off is the same when its `at` is the pending time or the time it already fired at
+          timing.nextFireAt?.getTime() === current.nextFireAt?.getTime() ||
+          timing.nextFireAt?.getTime() === current.lastFireAt?.getTime());
+      const paused = options.paused ?? current.paused;
+      const next: ScheduleRecord = {
+        ...current,
+        ...payload,
+        misfire: validateMisfire(options.misfire),
+        paused,
+        cron: timing.cron,
+        timeZone: timing.timeZone,
+        nextFireAt: sameTiming ? current.nextFireAt : timing.nextFireAt,
+        lastFireAt: sameTiming ? current.lastFireAt : null,
+        updatedAt: now,
+      };
+      if (current.paused && !paused && timing.cron !== ONCE) {
+        next.nextFireAt = CronSchedule.of(timing.cron, timing.timeZone, name).nextAfter(now);
+      }
+      if (sameDefinition(current, next)) return current;
+      if (await this.store.updateSchedule(next, current.version)) return { ...next, version: current.version + 1 };
+    }
+    throw new ScheduleConflictError(name, CAS_ATTEMPTS);
   }
 
   /**
@@ -153,7 +214,11 @@ export class ScheduleManager {
       if ('job' in patch || 'queue' in patch || 'retry' in patch || 'metadata' in patch) {
         // Without a new payload, the stored target and method are re-checked with empty arguments:
         // only queue, retry and metadata are taken from the result.
-        const job = (patch.job as ScheduledCall | undefined) ?? { target: current.target, method: current.method, args: [] };
+        const job = (patch.job as ScheduledCall | undefined) ?? {
+          target: current.target,
+          method: current.method,
+          args: [],
+        };
         const payload = this.payload(job, {
           queue: patch.queue ?? current.queue,
           retry: patch.retry ?? current.retry,
@@ -223,7 +288,7 @@ export class ScheduleManager {
     if (record === null) throw new ScheduleNotFoundError(name);
     const job = scheduledJob(record, null);
     const [id] = await this.writer.insertJobs([job]);
-    return id!;
+    return id;
   }
 
   /** Read, change, compare-and-set; re-read and retry when another writer got in between. */
@@ -258,7 +323,8 @@ export class ScheduleManager {
       }
       return { cron: ONCE, timeZone: zone, nextFireAt: new Date(at.getTime()) };
     }
-    if (atGiven) throw new InvalidOptionError('at', 'is only for "@once"; a recurring schedule fires by its cron expression');
+    if (atGiven)
+      throw new InvalidOptionError('at', 'is only for "@once"; a recurring schedule fires by its cron expression');
     const schedule = CronSchedule.of(expression, zone, name);
     return { cron: expression, timeZone: zone, nextFireAt: schedule.nextAfter(now) };
   }
@@ -290,6 +356,13 @@ export class ScheduleManager {
   }
 }
 
+/** True when an upsert would change nothing a scheduler or a reader can see (updatedAt aside). */
+function sameDefinition(a: ScheduleRecord, b: ScheduleRecord): boolean {
+  const { updatedAt: _a, ...restA } = a;
+  const { updatedAt: _b, ...restB } = b;
+  return JSON.stringify(restA) === JSON.stringify(restB);
+}
+
 /** The coming fire times of a stored schedule. */
 function upcoming(record: ScheduleRecord, count: number): Date[] {
   if (count === 0 || record.paused || record.nextFireAt === null) return [];
@@ -310,4 +383,25 @@ function checkKeys(object: object, allowed: ReadonlySet<string>): void {
       throw new InvalidOptionError(key, `is not a schedule option; known: ${[...allowed].join(', ')}`);
     }
   }
+}
+
+/**
+ * The two call forms of create/upsert — typed `(name, Class, j => j.m(...), options)` and plain
+ * `(name, { target, method, args }, options)` — as one shape, with the options checked.
+ */
+function scheduleArguments(
+  a: JobClass | JobCall,
+  b: CallRecorder<unknown> | ScheduleOptions,
+  c: ScheduleOptions | undefined,
+): { job: ScheduledCall; options: ScheduleOptions } {
+  const job: ScheduledCall = typeof a === 'function' ? { target: a, call: b as CallRecorder<unknown> } : a;
+  const options = (typeof a === 'function' ? c : b) as ScheduleOptions | undefined;
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'must be an object with at least { cron }');
+  }
+  checkKeys(options, OPTION_KEYS);
+  if (options.paused !== undefined && typeof options.paused !== 'boolean') {
+    throw new InvalidOptionError('paused', 'must be a boolean');
+  }
+  return { job, options };
 }

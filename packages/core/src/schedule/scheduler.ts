@@ -147,15 +147,18 @@ export class Scheduler {
     let created: number;
     try {
       const ids = await this.writer.insertJobs(jobs);
-      created = ids.filter((id, i) => id === jobs[i]!.id).length;
+      created = ids.filter((id, i) => id === jobs[i].id).length;
     } catch (err) {
-      this.logger.error({ schedule: schedule.name, err }, `schedule "${schedule.name}": writing its jobs failed; retried next tick`);
+      this.logger.error(
+        { schedule: schedule.name, err },
+        `schedule "${schedule.name}": writing its jobs failed; retried next tick`,
+      );
       return { kind: 'error' };
     }
     const advanced: ScheduleRecord = {
       ...schedule,
       nextFireAt: plan.nextFireAt,
-      lastFireAt: plan.fireTimes[plan.fireTimes.length - 1]!,
+      lastFireAt: plan.fireTimes[plan.fireTimes.length - 1],
       updatedAt: now,
     };
     try {
@@ -163,13 +166,17 @@ export class Scheduler {
       await this.store.updateSchedule(advanced, schedule.version);
     } catch (err) {
       // The jobs exist; the next tick recomputes the same keys, writes nothing new, and advances.
-      this.logger.error({ schedule: schedule.name, err }, `schedule "${schedule.name}": advancing it failed; retried next tick`);
+      this.logger.error(
+        { schedule: schedule.name, err },
+        `schedule "${schedule.name}": advancing it failed; retried next tick`,
+      );
     }
     return { kind: 'fired', created };
   }
 }
 
 function positiveInt(option: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidOptionError(option, `must be an integer >= 1, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidOptionError(option, `must be an integer >= 1, got ${String(value)}`);
   return value;
 }

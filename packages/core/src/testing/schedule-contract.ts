@@ -88,7 +88,12 @@ export function describeScheduleStoreContract(name: string, create: HarnessFacto
         const r = record('a');
         expect(await h.schedules.insertSchedule(r)).to.equal(true);
         expect(await h.schedules.getSchedule('a')).to.deep.equal(r);
-        const fired = record('b', { nextFireAt: null, lastFireAt: new Date(T0 - MINUTE), paused: true, misfire: { kind: 'skip' } });
+        const fired = record('b', {
+          nextFireAt: null,
+          lastFireAt: new Date(T0 - MINUTE),
+          paused: true,
+          misfire: { kind: 'skip' },
+        });
         await h.schedules.insertSchedule(fired);
         expect(await h.schedules.getSchedule('b')).to.deep.equal(fired);
       });
@@ -164,7 +169,11 @@ export function describeScheduleStoreContract(name: string, create: HarnessFacto
         await h.schedules.insertSchedule(record('paused', { nextFireAt: at(-60), paused: true }));
         await h.schedules.insertSchedule(record('finished', { nextFireAt: null }));
         const now = new Date(T0);
-        expect((await h.schedules.listDueSchedules(now, 10)).map((s) => s.name)).to.deep.equal(['oldest', 'late', 'exact']);
+        expect((await h.schedules.listDueSchedules(now, 10)).map((s) => s.name)).to.deep.equal([
+          'oldest',
+          'late',
+          'exact',
+        ]);
         expect((await h.schedules.listDueSchedules(now, 2)).map((s) => s.name)).to.deep.equal(['oldest', 'late']);
         const due = await h.schedules.listDueSchedules(new Date(T0 + 1), 10);
         expect(due.map((s) => s.name)).to.deep.equal(['oldest', 'late', 'exact', 'future']);
@@ -185,11 +194,15 @@ export function describeScheduleStoreContract(name: string, create: HarnessFacto
     describe('scheduler on this store', function () {
       it('fires one job per fire time with two schedulers ticking together, and restarts fire nothing twice', async function () {
         const m = manager();
-        await m.create('every5', { target: 'contract.scheduled', method: 'run', args: ['five'] }, {
-          cron: '*/5 * * * *',
-          queue: 'sched',
-          misfire: { kind: 'catchUp', maxRuns: 100 },
-        });
+        await m.create(
+          'every5',
+          { target: 'contract.scheduled', method: 'run', args: ['five'] },
+          {
+            cron: '*/5 * * * *',
+            queue: 'sched',
+            misfire: { kind: 'catchUp', maxRuns: 100 },
+          },
+        );
         const a = scheduler();
         const b = scheduler();
         let created = 0;
@@ -214,7 +227,11 @@ export function describeScheduleStoreContract(name: string, create: HarnessFacto
       });
 
       it('does not re-fire a time whose job was written by a scheduler that died before advancing the schedule', async function () {
-        await manager().create('hourly', { target: 'contract.scheduled', method: 'run', args: ['h'] }, { cron: '@hourly' });
+        await manager().create(
+          'hourly',
+          { target: 'contract.scheduled', method: 'run', args: ['h'] },
+          { cron: '@hourly' },
+        );
         clock.advance(60 * MINUTE);
         // The first process writes the 13:00 job, then "crashes": its compare-and-set never lands.
         expect(await scheduler(crashBeforeAdvance(h.schedules)).tick()).to.equal(1);
@@ -238,10 +255,15 @@ export function describeScheduleStoreContract(name: string, create: HarnessFacto
         expect(await scheduler().tick()).to.equal(0);
         clock.advance(MINUTE);
         expect(await scheduler().tick()).to.equal(1);
-        const [claimed] = await h.manager.getJobs({ queues: ['sched'], limit: 10, owner: 'contract', leaseMs: 30_000 });
+        const [claimed] = await h.manager.claimJobs({
+          queues: ['sched'],
+          limit: 10,
+          owner: 'contract',
+          leaseMs: 30_000,
+        });
         expect(claimed).to.not.equal(undefined);
-        expect(claimed!.args).to.equal(serializeArgs(['typed']));
-        expect(claimed!.metadata).to.deep.equal({
+        expect(claimed.args).to.equal(serializeArgs(['typed']));
+        expect(claimed.metadata).to.deep.equal({
           tenant: 't9',
           'oddjob.schedule': { name: 'once', fireAt: new Date(T0 + MINUTE).toISOString(), manual: false },
         });
