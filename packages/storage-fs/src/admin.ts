@@ -1,19 +1,35 @@
-import { readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import {
-  FINAL_JOB_STATUSES,
   InvalidOptionError,
   isFinalStatus,
-  isJobStatus,
+  StorageUnavailableError,
+  type CheckedJobFilter,
+  type CheckedPurgeFilter,
   type JobCount,
-  type JobFilter,
   type JobRecord,
+  type JobRun,
   type JobStatus,
-  type PurgeFilter,
+  type StoredLogLine,
+  pageRuns,
+  withDerivedRun,
 } from '@oddjob/core';
-import { decodeContent, toRecord } from './content.js';
+import { decodeContent, toRecord, type JobContent } from './content.js';
 import { isMissing } from './durable.js';
+import { PROVIDER } from './errors.js';
+import { fsOps } from './fs-ops.js';
 import { keyFile } from './insert.js';
-import { FINAL_DIRS, formatName, statusOf, type ParsedName, type StateDir } from './layout.js';
+import {
+  FINAL_DIRS,
+  formatName,
+  ID_PATTERN,
+  lastRunOf,
+  statusOf,
+  type FinalName,
+  type ParsedName,
+  type StateDir,
+} from './layout.js';
+import { readLogs } from './logs-file.js';
+import { appendEndedRunAfter, readRuns } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';
 
 /** How often an admin write retries after the job moved under it (a claim, an extension). */
@@ -23,7 +39,6 @@ function dirsFor(statuses: readonly JobStatus[] | undefined): StateDir[] {
   if (statuses === undefined) return ['ready', 'running', 'done', 'failed', 'cancelled'];
   const dirs = new Set<StateDir>();
   for (const s of statuses) {
-    if (!isJobStatus(s)) throw new InvalidOptionError('status', `unknown status ${JSON.stringify(s)}`);
     dirs.add(s === 'new' || s === 'retry' ? 'ready' : s === 'processing' ? 'running' : s);
   }
   return [...dirs];
@@ -33,28 +48,63 @@ async function queuesFor(ctx: StoreContext, queue: string | undefined): Promise<
   return queue === undefined ? ctx.listQueues() : [queue];
 }
 
-export async function getJob(ctx: StoreContext, id: string): Promise<JobRecord | null> {
+/** A job's record from its content and name, the host behind the name's tag looked up. */
+export async function recordOf(ctx: StoreContext, content: JobContent, name: ParsedName): Promise<JobRecord> {
+  return toRecord(content, name, await ctx.hosts.nameOf(lastRunOf(name).hostTag));
+}
+
+export async function getJob(
+  ctx: StoreContext,
+  id: string,
+  options: { runs?: boolean } = {},
+): Promise<JobRecord | null> {
   if (typeof id !== 'string') throw new InvalidOptionError('id', 'must be a string');
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
   for (let i = 0; i < MOVE_RETRIES; i++) {
     const loc = await ctx.locate(id);
     if (!loc) return null;
     const content = await ctx.readOrQuarantine(loc.queue, loc.state, loc.name);
-    if (content) return toRecord(content, loc.parsed);
-    // Moved between the listing and the read (or was corrupt and is now in corrupt/): look again.
+    if (!content) continue; // moved between the listing and the read (or was corrupt and is now in corrupt/): look again
+    const record = await recordOf(ctx, content, loc.parsed);
+    if (options.runs === true) record.runs = withDerivedRun(await readRuns(ctx, id), record).slice(0, 1000);
+    return record;
   }
   return null;
 }
 
-export async function listJobs(ctx: StoreContext, filter: JobFilter = {}): Promise<JobRecord[]> {
-  const statuses = filter.status === undefined ? undefined : ([] as JobStatus[]).concat(filter.status);
-  const offset = filter.offset ?? 0;
-  const limit = filter.limit ?? 100;
-  if (!Number.isInteger(offset) || offset < 0) throw new InvalidOptionError('offset', 'must be an integer >= 0');
-  if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionError('limit', 'must be an integer >= 0');
+/** `filter` is what core's checkRunFilter answered. Stored runs plus the one the job's name derives. */
+export async function listRuns(
+  ctx: StoreContext,
+  jobId: string,
+  filter: { limit: number; offset: number },
+): Promise<JobRun[]> {
+  if (typeof jobId !== 'string') throw new InvalidOptionError('jobId', 'must be a string');
+  const job = await getJob(ctx, jobId);
+  if (job === null) return [];
+  return pageRuns(withDerivedRun(await readRuns(ctx, jobId), job), filter.offset, filter.limit);
+}
+
+/** `filter` is what core's checkLogFilter answered. A job without a log (or unknown) has []. */
+export async function listLogs(
+  ctx: StoreContext,
+  jobId: string,
+  filter: { attempt: number | undefined; afterSeq: number; limit: number },
+): Promise<StoredLogLine[]> {
+  if (typeof jobId !== 'string') throw new InvalidOptionError('jobId', 'must be a string');
+  // Not a file name this store writes: no job has it, so it has no log (and must not reach a path).
+  if (!ID_PATTERN.test(jobId)) return [];
+  return readLogs(ctx, jobId, filter);
+}
+
+/** `filter` is what core's checkJobFilter answered (the store does the check). */
+export async function listJobs(ctx: StoreContext, filter: CheckedJobFilter): Promise<JobRecord[]> {
+  const { statuses, afterId, offset, limit } = filter;
   const found: (Located & { state: StateDir })[] = [];
   for (const queue of await queuesFor(ctx, filter.queue)) {
     for (const state of dirsFor(statuses)) {
       for (const loc of await ctx.listState(queue, state)) {
+        // The id is in the file name, so afterId drops files before any is opened.
+        if (afterId !== undefined && loc.parsed.id <= afterId) continue;
         if (statuses === undefined || statuses.includes(statusOf(loc.parsed))) found.push({ ...loc, state });
       }
     }
@@ -76,14 +126,14 @@ export async function listJobs(ctx: StoreContext, filter: JobFilter = {}): Promi
       skipped++;
       continue;
     }
-    out.push(toRecord(content, loc.parsed));
+    out.push(await recordOf(ctx, content, loc.parsed));
   }
   return out;
 }
 
-export async function countJobs(ctx: StoreContext, filter: { queue?: string } = {}): Promise<JobCount[]> {
+export async function countJobs(ctx: StoreContext, queue_: string | undefined): Promise<JobCount[]> {
   const counts: JobCount[] = [];
-  for (const queue of await queuesFor(ctx, filter.queue)) {
+  for (const queue of await queuesFor(ctx, queue_)) {
     const byStatus = new Map<JobStatus, number>();
     for (const state of dirsFor(undefined)) {
       for (const loc of await ctx.listState(queue, state)) {
@@ -105,7 +155,7 @@ async function moveJob(
   id: string,
   allowed: (p: ParsedName) => boolean,
   to: (p: ParsedName, now: number) => ParsedName,
-): Promise<Located | null> {
+): Promise<{ from: Located & { state: StateDir }; to: Located } | null> {
   if (typeof id !== 'string') throw new InvalidOptionError('id', 'must be a string');
   for (let i = 0; i < MOVE_RETRIES; i++) {
     const loc = await ctx.locate(id);
@@ -113,16 +163,24 @@ async function moveJob(
     const target = to(loc.parsed, ctx.nowMs());
     const name = formatName(target);
     try {
-      await rename(ctx.layout.file(loc.queue, loc.state, loc.name), ctx.layout.file(loc.queue, target.state, name));
+      await fsOps.rename(
+        ctx.layout.file(loc.queue, loc.state, loc.name),
+        ctx.layout.file(loc.queue, target.state, name),
+      );
     } catch (err) {
       if (isMissing(err)) continue;
       throw err;
     }
     ctx.runningNames.delete(id);
     await ctx.syncer.syncAll([ctx.layout.stateDir(loc.queue, loc.state), ctx.layout.stateDir(loc.queue, target.state)]);
-    return { queue: loc.queue, name, parsed: target };
+    return { from: loc, to: { queue: loc.queue, name, parsed: target } };
   }
-  throw new Error(`job ${id} kept moving while it was being changed; try again`);
+  // Transient by nature: the job is busy (claimed, extended) right now; a later call gets through.
+  throw new StorageUnavailableError(
+    PROVIDER,
+    'moveJob',
+    `file store ${ctx.layout.root}: job ${id} kept moving while it was being changed (${MOVE_RETRIES} tries); try again`,
+  );
 }
 
 export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean> {
@@ -130,38 +188,81 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
     ctx,
     id,
     (p) => !isFinalStatus(statusOf(p)),
-    (p, now) => ({ state: 'cancelled', finishedAt: now, id: p.id, attempts: p.attempts, runAt: 'runAt' in p ? p.runAt : now }),
+    (p, now) => ({
+      state: 'cancelled',
+      finishedAt: now,
+      id: p.id,
+      attempts: p.attempts,
+      runAt: p.runAt,
+      ...lastRunOf(p),
+      result: false,
+      pinned: p.pinned,
+    }),
   );
-  return moved !== null;
+  if (moved === null) return false;
+  const { from, to } = moved;
+  if (from.parsed.state === 'running') {
+    // The running attempt ends as cancelled. The rename did not change the content: read it where it is now.
+    const content = await ctx.readOrQuarantine(to.queue, to.parsed.state, to.name);
+    const finishedAt = (to.parsed as FinalName).finishedAt;
+    if (content)
+      await appendEndedRunAfter(ctx, {
+        content,
+        name: from.parsed,
+        key: from.parsed.token,
+        state: 'cancelled',
+        error: null,
+        finishedAt,
+      });
+  }
+  ctx.jobsFinished([id]);
+  return true;
 }
 
-export async function requeueJob(ctx: StoreContext, id: string, options: { runAt?: Date } = {}): Promise<boolean> {
-  if (options.runAt !== undefined && (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime()))) {
-    throw new InvalidOptionError('runAt', 'must be a valid Date');
-  }
+/** `runAt` is what core's checkRequeueOptions answered: a storable Date, or undefined for now. */
+export async function requeueJob(ctx: StoreContext, id: string, runAt: Date | undefined): Promise<boolean> {
   const moved = await moveJob(
     ctx,
     id,
     (p) => isFinalStatus(statusOf(p)),
-    (p, now) => ({ state: 'ready', runAt: options.runAt?.getTime() ?? now, id: p.id, status: 'new', attempts: 0, updatedAt: now }),
+    // The latest attempt stays on the job (as on every store) until the next claim; the result goes.
+    (p, now) => ({
+      state: 'ready',
+      runAt: runAt?.getTime() ?? now,
+      id: p.id,
+      status: 'new',
+      attempts: 0,
+      updatedAt: now,
+      ...lastRunOf(p),
+      pinned: p.pinned,
+    }),
   );
-  if (moved) ctx.notify([moved.queue]);
-  return moved !== null;
+  if (moved === null) return false;
+  const { from, to } = moved;
+  if (from.parsed.state === 'done') {
+    // A done run was derived from the name the requeue just replaced: it becomes a record now.
+    const content = await ctx.readOrQuarantine(to.queue, 'ready', to.name);
+    const finishedAt = from.parsed.finishedAt;
+    if (content)
+      await appendEndedRunAfter(ctx, {
+        content,
+        name: from.parsed,
+        key: `done@${finishedAt}`,
+        state: 'done',
+        error: null,
+        finishedAt,
+      });
+  }
+  ctx.notify([to.queue]);
+  return true;
 }
 
 /**
  * Deletes final jobs. The unique key goes first (if this job holds it), then the file: a crash in
  * between leaves a finished job whose key is free, never a key held by a job that no longer exists.
+ * `filter` is what core's checkPurgeFilter answered (the store does the check).
  */
-export async function purgeJobs(ctx: StoreContext, filter: PurgeFilter): Promise<number> {
-  if (filter === null || typeof filter !== 'object' || !Array.isArray(filter.statuses)) {
-    throw new InvalidOptionError('statuses', 'must be an array of final statuses');
-  }
-  for (const s of filter.statuses) {
-    if (!(FINAL_JOB_STATUSES as readonly string[]).includes(s)) {
-      throw new InvalidOptionError('statuses', `only final statuses can be purged, got ${JSON.stringify(s)}`);
-    }
-  }
+export async function purgeJobs(ctx: StoreContext, filter: CheckedPurgeFilter): Promise<number> {
   const before = filter.finishedBefore?.getTime();
   let n = 0;
   for (const queue of await queuesFor(ctx, filter.queue)) {
@@ -184,22 +285,41 @@ export async function purgeJobs(ctx: StoreContext, filter: PurgeFilter): Promise
           () => null,
         );
         if (holder !== d.id) continue;
-        await unlink(path).catch((err) => {
+        await fsOps.unlink(path).catch((err) => {
           if (!isMissing(err)) throw err;
         });
         keysFreed = true;
       }
       if (keysFreed) await ctx.syncer.sync(ctx.layout.unique);
+      const gone: string[] = [];
       for (const d of doomed) {
         try {
-          await unlink(ctx.layout.file(queue, state, d.name));
+          await fsOps.unlink(ctx.layout.file(queue, state, d.name));
+          gone.push(d.id);
           n++;
         } catch (err) {
           if (!isMissing(err)) throw err; // requeued or purged by someone else meanwhile
         }
       }
       await ctx.syncer.sync(ctx.layout.stateDir(queue, state));
+      // History after the job: a job requeued meanwhile (its unlink failed) keeps its history; a
+      // crash in between leaves an orphan history file, which no job id will ever name again.
+      await removeHistory(ctx, gone);
+      ctx.jobsFinished(gone);
     }
   }
   return n;
+}
+
+/** Deletes the runs and logs of purged jobs (missing files are fine: most jobs have neither). */
+async function removeHistory(ctx: StoreContext, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const unlinkIfThere = (path: string) =>
+    fsOps.unlink(path).catch((err: unknown) => {
+      if (!isMissing(err)) throw err;
+    });
+  await Promise.all(
+    ids.flatMap((id) => [unlinkIfThere(ctx.layout.runsFile(id)), unlinkIfThere(ctx.layout.logsFile(id))]),
+  );
+  await ctx.syncer.syncAll([ctx.layout.runs, ctx.layout.logs]);
 }

@@ -1,9 +1,19 @@
-import { rename } from 'node:fs/promises';
-import { InvalidOptionError, leaseExpiredError, type ClaimedJob, type ClaimRequest } from '@oddjob/core';
-import { toRecord } from './content.js';
+import { dirname } from 'node:path';
+import {
+  byRunAtThenId,
+  InvalidOptionError,
+  leaseExpiredError,
+  leaseTakeoverError,
+  type CheckedClaimRequest,
+  type ClaimedJob,
+} from '@oddjob/core';
+import { toRecord, type JobContent } from './content.js';
 import { isMissing } from './durable.js';
-import { byRunAtThenId, encodeComponent, formatName, type ReadyName, type RunningName } from './layout.js';
+import { describeCondition, toStoreError } from './errors.js';
+import { fsOps } from './fs-ops.js';
+import { encodeComponent, formatName, lastRunOf, type ReadyName, type RunningName } from './layout.js';
 import { newToken, rewriteUnderLease } from './rewrite.js';
+import { appendEndedRunAfter } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';
 
 /** Owners go into file names; this keeps a running job's name well under the 255-byte limit. */
@@ -12,29 +22,35 @@ const MAX_ENCODED_OWNER = 100;
 interface Candidate {
   loc: Located<ReadyName | RunningName>;
   from: 'ready' | 'running';
+  /** An expired lease's content (read to see whether an attempt is left): its run is recorded as lost. */
+  content: JobContent | null;
   runAt: number;
   id: string;
   attempts: number;
 }
 
-function checkRequest(request: ClaimRequest): void {
-  if (request === null || typeof request !== 'object') throw new InvalidOptionError('request', 'must be a claim request');
-  if (!Number.isInteger(request.limit) || request.limit < 1) {
-    throw new InvalidOptionError('limit', `must be an integer >= 1, got ${String(request.limit)}`);
-  }
-  if (typeof request.leaseMs !== 'number' || !Number.isFinite(request.leaseMs) || request.leaseMs <= 0) {
-    throw new InvalidOptionError('leaseMs', `must be a finite number > 0, got ${String(request.leaseMs)}`);
-  }
-  if (typeof request.owner !== 'string' || request.owner.length === 0) {
-    throw new InvalidOptionError('owner', 'must be a non-empty string');
-  }
-  if (encodeComponent(request.owner).length > MAX_ENCODED_OWNER) {
-    throw new InvalidOptionError('owner', `"${request.owner}" is too long for the file store (at most ${MAX_ENCODED_OWNER} characters once %-encoded)`);
-  }
-  if (!Array.isArray(request.queues) || request.queues.some((q) => typeof q !== 'string')) {
-    throw new InvalidOptionError('queues', 'must be an array of queue names');
+/**
+ * The one check of its own the file store adds to core's checkClaimRequest (done by the caller):
+ * the owner goes into a file name, which must stay under the 255-byte limit.
+ */
+export function checkOwnerFits(owner: string): void {
+  if (encodeComponent(owner).length > MAX_ENCODED_OWNER) {
+    throw new InvalidOptionError(
+      'owner',
+      `"${owner}" is too long for the file store (at most ${MAX_ENCODED_OWNER} characters once %-encoded)`,
+    );
   }
 }
+
+/** A job this claim renamed into running/, and the name it had before (to give it back). */
+interface Taken {
+  loc: Located<RunningName>;
+  source: string;
+  candidate: Candidate;
+}
+
+/** After this many renames failing other than by losing a race, the claim stops trying more. */
+const MAX_RENAME_FAILURES = 3;
 
 /**
  * Claims up to `limit` jobs. The listing is only a snapshot; the claim of each job is a rename,
@@ -42,9 +58,18 @@ function checkRequest(request: ClaimRequest): void {
  *
  * Before claiming, jobs of every queue whose lease expired with no attempt left are failed (as the
  * memory store does): a job that kills its process on every run must not loop forever.
+ *
+ * One bad entry never stops a claim: each queue is scanned on its own (a queue whose directories
+ * cannot be listed is skipped and reported), an entry that cannot be a job is quarantined, one that
+ * cannot be read just now is given back, and if the claim fails part-way (its fsync) everything it
+ * took is given back before it throws, so nothing is left in running/ under a lease nobody holds.
+ *
+ * `request` has passed core's checkClaimRequest (the store does it), its queues de-duplicated.
  */
-export async function claimJobs(ctx: StoreContext, request: ClaimRequest): Promise<ClaimedJob[]> {
-  checkRequest(request);
+export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest): Promise<ClaimedJob[]> {
+  checkOwnerFits(request.owner);
+  // Written once per host and process; after that a claim only puts the tag in the job's name.
+  const hostTag = request.host === undefined ? '' : await ctx.hosts.tagFor(request.host);
   const now = ctx.nowMs();
   const wanted = new Set(request.queues);
   const candidates: Candidate[] = [];
@@ -59,27 +84,32 @@ export async function claimJobs(ctx: StoreContext, request: ClaimRequest): Promi
       const content = await ctx.readOrQuarantine(queue, 'running', loc.name);
       if (!content) continue;
       if (p.attempts >= content.retry.maxAttempts) {
-        await rewriteUnderLease(
-          ctx,
-          loc,
-          (old) => ({ ...old, lastError: leaseExpiredError(p.owner) }),
-          (at) => ({ state: 'failed', finishedAt: at, id: p.id, attempts: p.attempts, runAt: p.runAt }),
-          dirs,
-        );
+        await failExhausted(ctx, loc, dirs);
       } else if (wanted.has(queue)) {
-        candidates.push({ loc, from: 'running', runAt: p.runAt, id: p.id, attempts: p.attempts });
+        candidates.push({ loc, from: 'running', content, runAt: p.runAt, id: p.id, attempts: p.attempts });
       }
     }
     if (!wanted.has(queue)) continue;
     for (const loc of (await ctx.listState(queue, 'ready')) as Located<ReadyName>[]) {
-      if (loc.parsed.runAt <= now) candidates.push({ loc, from: 'ready', runAt: loc.parsed.runAt, id: loc.parsed.id, attempts: loc.parsed.attempts });
+      if (loc.parsed.runAt <= now)
+        candidates.push({
+          loc,
+          from: 'ready',
+          content: null,
+          runAt: loc.parsed.runAt,
+          id: loc.parsed.id,
+          attempts: loc.parsed.attempts,
+        });
     }
   }
   candidates.sort(byRunAtThenId);
 
-  const claimed: Located<RunningName>[] = [];
+  const taken: Taken[] = [];
+  const failures: unknown[] = [];
+  const overdueBy = now - request.takeoverAfterMs - 1;
   for (const c of candidates) {
-    if (claimed.length >= request.limit) break;
+    if (taken.length >= request.limit || failures.length >= MAX_RENAME_FAILURES) break;
+    if (c.loc.parsed.pinned && c.runAt > overdueBy && !(await pinnedHere(ctx, c, request.host))) continue;
     const parsed: RunningName = {
       state: 'running',
       id: c.id,
@@ -87,30 +117,161 @@ export async function claimJobs(ctx: StoreContext, request: ClaimRequest): Promi
       expiresAt: now + request.leaseMs,
       attempts: c.attempts + 1,
       runAt: c.runAt,
-      updatedAt: now,
+      since: now,
       owner: request.owner,
+      hostTag,
+      started: true,
+      progress: false,
+      pinned: c.loc.parsed.pinned,
     };
     const name = formatName(parsed);
+    const source = ctx.layout.file(c.loc.queue, c.from, c.loc.name);
     try {
-      await rename(ctx.layout.file(c.loc.queue, c.from, c.loc.name), ctx.layout.file(c.loc.queue, 'running', name));
+      await fsOps.rename(source, ctx.layout.file(c.loc.queue, 'running', name));
     } catch (err) {
       if (isMissing(err)) continue; // another claimer (or a cancel) got there first
-      throw err;
+      failures.push(err); // this entry, or the disk: try the next few before giving up
+      continue;
     }
     dirs.add(ctx.layout.stateDir(c.loc.queue, c.from));
     dirs.add(ctx.layout.stateDir(c.loc.queue, 'running'));
-    claimed.push({ queue: c.loc.queue, name, parsed });
+    taken.push({ loc: { queue: c.loc.queue, name, parsed }, source, candidate: c });
   }
   // The attempt is counted at claim, so the claim must survive a crash of the machine as well.
-  await ctx.syncer.syncAll(dirs);
-
-  const jobs = await Promise.all(
-    claimed.map(async (loc) => {
-      const content = await ctx.readOrQuarantine(loc.queue, 'running', loc.name);
-      if (!content) return null; // corrupt (now in corrupt/), or cancelled since
-      ctx.runningNames.set(loc.parsed.id, loc);
-      return toRecord(content, loc.parsed) as ClaimedJob;
+  try {
+    await ctx.syncer.syncAll(dirs);
+  } catch (err) {
+    await giveBack(ctx, taken);
+    throw err;
+  }
+  // The attempts whose leases were taken over end as lost: recorded once the takeover is durable.
+  await Promise.all(
+    taken.map(async ({ candidate: c }) => {
+      if (c.from !== 'running' || c.content === null) return;
+      const old = c.loc.parsed as RunningName;
+      await appendEndedRunAfter(ctx, {
+        content: c.content,
+        name: old,
+        key: old.token,
+        state: 'lease-lost',
+        error: leaseTakeoverError(old.owner),
+        finishedAt: now,
+      });
     }),
   );
-  return jobs.filter((j): j is ClaimedJob => j !== null);
+
+  const jobs = await Promise.all(
+    taken.map(async (t): Promise<ClaimedJob | null> => {
+      const r = await ctx.readEntry(t.loc.queue, 'running', t.loc.name);
+      switch (r.kind) {
+        case 'ok':
+          ctx.runningNames.set(t.loc.parsed.id, t.loc);
+          return toRecord(r.content, t.loc.parsed, request.host ?? null) as ClaimedJob;
+        case 'gone': // cancelled since
+        case 'quarantined':
+          return null;
+        case 'unreadable':
+          // Not readable now (and reported): put back as it was, to be tried again later.
+          await giveBack(ctx, [t]);
+          return null;
+        default:
+          return unreachable(r);
+      }
+    }),
+  );
+  const out = jobs.filter((j): j is ClaimedJob => j !== null);
+  if (failures.length > 0) {
+    // Nothing could be claimed because of them: say so (the caller backs off). Otherwise they are
+    // reported and the jobs that could be claimed go out.
+    if (taken.length === 0) throw failures[0];
+    ctx.problems.report(
+      'unreadable',
+      ctx.layout.queues,
+      `a claim could not move ${failures.length} job file(s) into running/ (${describeCondition(failures[0])}); they stay where they were`,
+      toStoreError(ctx.layout.root, 'claim', failures[0]),
+    );
+  }
+  return out;
+}
+
+/**
+ * Whether a pinned candidate that is not overdue may be taken by this claim: its content (read for
+ * an expired lease already, else read now) names the claim's host. Only pinned jobs are read; a
+ * content that cannot be read is passed over (the read reports or quarantines it).
+ */
+async function pinnedHere(ctx: StoreContext, c: Candidate, host: string | undefined): Promise<boolean> {
+  if (host === undefined) return false;
+  const content = c.content ?? (await ctx.readOrQuarantine(c.loc.queue, c.from, c.loc.name));
+  return content !== null && content.pinnedHost === host;
+}
+
+/** Fails an expired job with no attempt left; a failure (a full disk) leaves it for the next claim. */
+async function failExhausted(ctx: StoreContext, loc: Located<RunningName>, dirs: Set<string>): Promise<void> {
+  const p = loc.parsed;
+  try {
+    await rewriteUnderLease(
+      ctx,
+      loc,
+      (old) => ({ ...old, lastError: leaseExpiredError(p.owner) }),
+      (at) => ({
+        state: 'failed',
+        finishedAt: at,
+        id: p.id,
+        attempts: p.attempts,
+        runAt: p.runAt,
+        ...lastRunOf(p),
+        result: false,
+        pinned: p.pinned,
+      }),
+      dirs,
+      (old, at) => ({
+        content: old,
+        name: p,
+        key: p.token,
+        state: 'lease-lost',
+        error: leaseExpiredError(p.owner),
+        finishedAt: at,
+      }),
+    );
+    ctx.jobsFinished([p.id]);
+  } catch (err) {
+    const path = ctx.layout.file(loc.queue, 'running', loc.name);
+    ctx.problems.report(
+      'unreadable',
+      path,
+      `job ${p.id}'s lease expired with no attempt left, but it could not be failed (${describeCondition(err)}); the next claim tries again`,
+      toStoreError(ctx.layout.root, 'claim', err),
+    );
+  }
+}
+
+/**
+ * Undoes claims: renames each taken job back to the name it had (its attempt not counted). A job
+ * that cannot be put back keeps this claim's lease, and comes back when that expires.
+ */
+async function giveBack(ctx: StoreContext, taken: readonly Taken[]): Promise<void> {
+  const dirs = new Set<string>();
+  await Promise.all(
+    taken.map(async (t) => {
+      const from = ctx.layout.file(t.loc.queue, 'running', t.loc.name);
+      try {
+        await fsOps.rename(from, t.source);
+        dirs.add(ctx.layout.stateDir(t.loc.queue, 'running'));
+        dirs.add(dirname(t.source));
+      } catch (err) {
+        if (isMissing(err)) return; // cancelled meanwhile: nothing to give back
+        ctx.problems.report(
+          'stranded',
+          from,
+          `a claim failed part-way and job ${t.loc.parsed.id} could not be given back (${describeCondition(err)}); it is claimable again when its lease expires at ${new Date(t.loc.parsed.expiresAt).toISOString()}`,
+          toStoreError(ctx.layout.root, 'claim', err),
+        );
+      }
+    }),
+  );
+  await ctx.syncer.syncAll(dirs).catch(() => undefined);
+}
+
+function unreachable(x: never): never {
+  throw new TypeError(`unexpected read result ${JSON.stringify(x)}`);
 }

@@ -1,7 +1,8 @@
 import type { JobError, JobMetadata, JobProgress, JobRecord, RetryPolicy } from '@oddjob/core';
 import { validateRetryPolicy } from '@oddjob/core';
 import type { ParsedName } from './layout.js';
-import { statusOf } from './layout.js';
+import { UnreadableFileError } from './errors.js';
+import { lastRunOf, statusOf } from './layout.js';
 
 /**
  * What a job file holds: the parts of a job that do not change on the hot path. The file's name and
@@ -22,18 +23,23 @@ export interface JobContent {
   insertedRunAt: number;
   lastError: JobError | null;
   progress: JobProgress | null;
+  /** The message reported with `progress` (format 2; null in format 1 files). */
+  progressMessage: string | null;
+  /** When `progress` was reported, by the store's clock (a running job's updatedAt); null if never. */
+  progressAt: number | null;
+  /** A done job's serialized return value; shown only when the job's name says it is this job's (see FinalName.result). */
+  result: string | null;
+  /** The host the job is pinned to (format 3; null in older files); its names carry flag `h` when set. */
+  pinnedHost: string | null;
 }
 
-/** The file format version written in every job file; a reader refuses one it does not know. */
-const FORMAT = 1;
-
-/** A file whose text is not a job this store wrote (half-written, truncated, hand-edited). */
-export class UnreadableFileError extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'UnreadableFileError';
-  }
-}
+/**
+ * The file format version written in every job file; a reader refuses one it does not know. Format 1
+ * (layout 1) lacks progressMessage, progressAt and result: they read as null, so job files need no
+ * rewrite when a store is upgraded.
+ */
+const FORMAT = 3;
+const READABLE_FORMATS: readonly unknown[] = [1, 2, 3];
 
 export function encodeContent(content: JobContent): string {
   return JSON.stringify({ format: FORMAT, ...content }) + '\n';
@@ -50,17 +56,21 @@ export function decodeContent(text: string): JobContent {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new UnreadableFileError(`the file is not complete JSON (${(err as Error).message}); it was probably half-written`);
+    throw new UnreadableFileError(
+      `the file is not complete JSON (${(err as Error).message}); it was probably half-written`,
+    );
   }
   if (!isObject(raw)) throw new UnreadableFileError('the file does not hold a JSON object');
-  if (raw.format !== FORMAT) throw new UnreadableFileError(`unknown file format ${JSON.stringify(raw.format)}`);
+  if (!READABLE_FORMATS.includes(raw.format))
+    throw new UnreadableFileError(`unknown file format ${JSON.stringify(raw.format)}`);
   const str = (k: string) => {
     if (typeof raw[k] !== 'string') throw new UnreadableFileError(`field "${k}" is missing or not a string`);
-    return raw[k] as string;
+    return raw[k];
   };
   const num = (k: string) => {
-    if (typeof raw[k] !== 'number' || !Number.isFinite(raw[k])) throw new UnreadableFileError(`field "${k}" is missing or not a number`);
-    return raw[k] as number;
+    if (typeof raw[k] !== 'number' || !Number.isFinite(raw[k]))
+      throw new UnreadableFileError(`field "${k}" is missing or not a number`);
+    return raw[k];
   };
   let retry: RetryPolicy;
   try {
@@ -69,15 +79,26 @@ export function decodeContent(text: string): JobContent {
     throw new UnreadableFileError(`field "retry" is not a retry policy (${(err as Error).message})`);
   }
   if (!isObject(raw.metadata)) throw new UnreadableFileError('field "metadata" is not an object');
-  if (raw.uniqueKey !== null && typeof raw.uniqueKey !== 'string') throw new UnreadableFileError('field "uniqueKey" is not a string or null');
+  if (raw.uniqueKey !== null && typeof raw.uniqueKey !== 'string')
+    throw new UnreadableFileError('field "uniqueKey" is not a string or null');
   const lastError = raw.lastError;
-  if (lastError !== null && !(isObject(lastError) && typeof lastError.name === 'string' && typeof lastError.message === 'string')) {
+  if (
+    lastError !== null &&
+    !(isObject(lastError) && typeof lastError.name === 'string' && typeof lastError.message === 'string')
+  ) {
     throw new UnreadableFileError('field "lastError" is not an error');
   }
   const progress = raw.progress;
   if (progress !== null && typeof progress !== 'number' && !isObject(progress)) {
     throw new UnreadableFileError('field "progress" is not a number or object');
   }
+  const optional = <T>(k: string, type: 'string' | 'number'): T | null => {
+    const v = raw[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== type || (type === 'number' && !Number.isFinite(v)))
+      throw new UnreadableFileError(`field "${k}" is not a ${type} or null`);
+    return v as T;
+  };
   return {
     id: str('id'),
     queue: str('queue'),
@@ -86,17 +107,25 @@ export function decodeContent(text: string): JobContent {
     args: str('args'),
     retry,
     metadata: raw.metadata,
-    uniqueKey: raw.uniqueKey as string | null,
+    uniqueKey: raw.uniqueKey,
     createdAt: num('createdAt'),
     insertedRunAt: num('insertedRunAt'),
     lastError: lastError as JobError | null,
-    progress: progress as JobProgress | null,
+    progress: progress,
+    progressMessage: optional<string>('progressMessage', 'string'),
+    progressAt: optional<number>('progressAt', 'number'),
+    result: optional<string>('result', 'string'),
+    pinnedHost: optional<string>('pinnedHost', 'string'),
   };
 }
 
-/** A whole record: content overlaid with what the file's name and directory say. */
-export function toRecord(content: JobContent, name: ParsedName): JobRecord {
+/**
+ * A whole record: content overlaid with what the file's name and directory say. `host` is the host
+ * the name's hostTag stands for (the caller looks it up: see hosts.ts).
+ */
+export function toRecord(content: JobContent, name: ParsedName, host: string | null): JobRecord {
   const status = statusOf(name);
+  const run = lastRunOf(name);
   const base = {
     id: content.id,
     queue: content.queue,
@@ -107,22 +136,37 @@ export function toRecord(content: JobContent, name: ParsedName): JobRecord {
     attempts: name.attempts,
     retry: content.retry,
     lastError: content.lastError && { ...content.lastError },
-    progress: content.progress,
+    progress: run.progress ? content.progress : null,
+    progressMessage: run.progress ? content.progressMessage : null,
+    result: name.state === 'done' && name.result ? content.result : null,
+    startedAt: run.startedAt === null ? null : new Date(run.startedAt),
+    executorId: run.startedAt === null ? null : run.executor,
+    host: run.startedAt === null ? null : host,
     metadata: content.metadata,
     uniqueKey: content.uniqueKey,
+    pinnedHost: content.pinnedHost,
     createdAt: new Date(content.createdAt),
   };
   switch (name.state) {
     case 'ready':
-      return { ...base, runAt: new Date(name.runAt), lease: null, updatedAt: new Date(name.updatedAt), finishedAt: null };
-    case 'running':
+      return {
+        ...base,
+        runAt: new Date(name.runAt),
+        lease: null,
+        updatedAt: new Date(name.updatedAt),
+        finishedAt: null,
+      };
+    case 'running': {
+      // A running job changes after its claim only by progress (extensions do not count as updates).
+      const progressAt = name.progress && content.progressAt !== null ? content.progressAt : name.since;
       return {
         ...base,
         runAt: new Date(name.runAt),
         lease: { owner: name.owner, token: name.token, expiresAt: new Date(name.expiresAt) },
-        updatedAt: new Date(name.updatedAt),
+        updatedAt: new Date(Math.max(name.since, progressAt)),
         finishedAt: null,
       };
+    }
     default:
       return {
         ...base,

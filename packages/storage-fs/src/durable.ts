@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StorageOperationError } from '@oddjob/core';
+import { fsOps } from './fs-ops.js';
 
 /** The error code of a failed fs call ('ENOENT', 'EEXIST', ...), or undefined. */
 export function errnoCode(err: unknown): string | undefined {
@@ -25,22 +27,31 @@ export function tempName(tmpDir: string): string {
  */
 export async function writeTemp(tmpDir: string, text: string): Promise<string> {
   const path = tempName(tmpDir);
-  const fh = await open(path, 'wx');
+  await writeNewFile(path, text, true);
+  return path;
+}
+
+/**
+ * Creates `path` (which must not exist) holding `text`, fsynced if asked. On any failure — a full
+ * disk typically fails the write, leaving an empty or partial file — the file is removed again, so a
+ * failed write leaves nothing behind.
+ */
+export async function writeNewFile(path: string, text: string, sync: boolean): Promise<void> {
+  const fh = await fsOps.open(path, 'wx');
   try {
-    await fh.writeFile(text, 'utf8');
-    await fh.datasync();
+    await fsOps.write(fh, text);
+    if (sync) await fh.datasync();
   } catch (err) {
     await fh.close().catch(() => undefined);
-    await unlink(path).catch(() => undefined);
+    await unlinkQuietly(path);
     throw err;
   } finally {
     await fh.close().catch(() => undefined);
   }
-  return path;
 }
 
 export async function unlinkQuietly(path: string): Promise<void> {
-  await unlink(path).catch(() => undefined);
+  await fsOps.unlink(path).catch(() => undefined);
 }
 
 /**
@@ -54,7 +65,7 @@ export class DirSyncer {
   private closed = false;
 
   async sync(dir: string): Promise<void> {
-    if (this.closed) throw new Error('store is closed');
+    if (this.closed) throw new StorageOperationError('fs', 'sync', `cannot make ${dir} durable: the store is closed`);
     let state = this.dirs.get(dir);
     if (!state) this.dirs.set(dir, (state = new DirState(dir)));
     return state.request();
@@ -81,17 +92,19 @@ class DirState {
   request(): Promise<void> {
     if (!this.running) return (this.running = this.run());
     // One is in flight: queue (or join) the one that starts after it.
-    this.next ??= this.running.catch(() => undefined).then(() => {
-      this.next = undefined;
-      return (this.running = this.run());
-    });
+    this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return (this.running = this.run());
+      });
     return this.next;
   }
 
   private async run(): Promise<void> {
     try {
       // The directory's handle is kept open: fsync on any descriptor of a directory flushes it.
-      this.handle ??= open(this.dir, 'r');
+      this.handle ??= fsOps.open(this.dir, 'r');
       const fh = await this.handle.catch((err) => {
         this.handle = undefined;
         throw err;

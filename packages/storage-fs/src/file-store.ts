@@ -1,14 +1,38 @@
 import { resolve } from 'node:path';
 import {
+  checkClaimRequest,
+  checkCountFilter,
+  checkExecutorInfo,
+  checkListExecutorsOptions,
+  checkLogAppends,
+  checkLogFilter,
+  checkRunFilter,
+  checkDueSchedules,
+  checkExpectedVersion,
+  checkExtendLeases,
+  checkJobFilter,
+  checkOutcomes,
+  checkProgress,
+  checkPurgeFilter,
+  checkRequeueOptions,
+  checkScheduleRecord,
   InvalidOptionError,
   JobQueueAdder,
+  StorageOperationError,
   systemClock,
+  waitForFinalJob,
+  DEFAULT_EXECUTOR_STALE_MS,
   type ClaimedJob,
   type ClaimRequest,
   type Clock,
+  type ExecutorEntry,
+  type ExecutorInfo,
+  type IExecutorRegistry,
   type IJobQueueAdmin,
   type IJobQueueManager,
   type IJobWriter,
+  type IAttemptedJobWriter,
+  type AttemptedJob,
   type IScheduleStore,
   type JobCount,
   type JobFilter,
@@ -18,17 +42,31 @@ import {
   type JobRecord,
   type JobRegistry,
   type LeaseCheck,
+  type ListExecutorsOptions,
+  type LogAppend,
+  type LogFilter,
   type NewJob,
+  type JobRun,
+  type RunFilter,
+  type StoredLogLine,
+  type WaitOptions,
   type PurgeFilter,
+  type ResolvedRetention,
   type ScheduleRecord,
 } from '@oddjob/core';
 import * as admin from './admin.js';
 import { claimJobs } from './claim.js';
 import { insertJobs } from './insert.js';
-import { extendLeases, recordOutcomes, reportProgress } from './lease-ops.js';
-import { resolveRetention, sweep, type Retention, type RetentionOptions } from './retention.js';
+import { insertAttempted } from './attempted.js';
+import { PROVIDER, toStoreError } from './errors.js';
+import * as executors from './executor-registry.js';
+import { appendLogs, extendLeases, reportProgress } from './lease-ops.js';
+import { recordOutcomes } from './outcomes.js';
+import { warnProblem, type StoreProblem } from './problems.js';
+import { HOUSEKEEPING_INTERVAL_MS, resolveRetention, sweep, type RetentionOptions } from './retention.js';
 import * as schedules from './schedules.js';
 import { createStoreDir, verifyStoreDir } from './store-dir.js';
+import { ReadyWatcher } from './watch.js';
 import { StoreContext, type CorruptFile } from './store-context.js';
 
 export interface FileStoreOptions {
@@ -41,8 +79,20 @@ export interface FileStoreOptions {
   create?: boolean;
   /** Every "now" (runAt, lease expiry, retention) is read from it. Default: the system clock. */
   clock?: Clock;
-  /** How long finished jobs are kept; `false` keeps them until `purgeJobs`. See RetentionOptions. */
+  /**
+   * How long finished jobs are kept (core's shared vocabulary: `doneMs`, `failedMs`, `cancelledMs`,
+   * `intervalMs`). Off by default, as on every store: finished jobs stay until `purgeJobs`, or until
+   * the keep times set here pass — removed every `intervalMs` in the background (triggered by
+   * claims), or by `sweep()`. `false` (the old "off") is still accepted and means the default.
+   */
   retention?: RetentionOptions | false;
+  /**
+   * Told about what the store met and worked around without failing a call: an entry moved to
+   * corrupt/, an entry skipped because it cannot be read, a failed background sweep (see
+   * StoreProblem). Default: `process.emitWarning`, so that nothing is skipped silently. The same
+   * entry is reported at most once a minute; `problems()` keeps the last hundred.
+   */
+  onProblem?: (problem: StoreProblem) => void;
 }
 
 /**
@@ -52,33 +102,44 @@ export interface FileStoreOptions {
  * The directory is checked on first use (or by `open()`): a missing directory, one that is not an
  * OddJob store, or one this process cannot write gives a StoreSetupError saying which.
  */
-export class FileJobStore implements IJobWriter, IJobQueueManager, IJobQueueAdmin, IScheduleStore {
+export class FileJobStore
+  implements IJobWriter, IAttemptedJobWriter, IJobQueueManager, IJobQueueAdmin, IScheduleStore, IExecutorRegistry
+{
   readonly dir: string;
   readonly clock: Clock;
   private readonly ctx: StoreContext;
-  private readonly retention: Retention | null;
+  private readonly retention: ResolvedRetention;
   private readonly create: boolean;
   private opened: Promise<void> | undefined;
   private lastSweepAt = Number.NEGATIVE_INFINITY;
   private sweeping: Promise<void> | undefined;
   private closed = false;
-  /** The last error of a background sweep, for diagnostics (sweeps never throw into claims). */
-  lastSweepError: unknown = null;
+  private watcher: ReadyWatcher | null = null;
 
   constructor(options: FileStoreOptions) {
-    if (options === null || typeof options !== 'object' || typeof options.dir !== 'string' || options.dir.length === 0) {
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      typeof options.dir !== 'string' ||
+      options.dir.length === 0
+    ) {
       throw new InvalidOptionError('dir', 'the file store needs a directory path');
     }
     this.dir = resolve(options.dir);
     this.clock = options.clock ?? systemClock;
     this.create = options.create ?? false;
     this.retention = resolveRetention(options.retention);
-    this.ctx = new StoreContext(this.dir, this.clock);
+    if (options.onProblem !== undefined && typeof options.onProblem !== 'function')
+      throw new InvalidOptionError('onProblem', 'must be a function');
+    this.ctx = new StoreContext(this.dir, this.clock, options.onProblem ?? warnProblem);
   }
 
   /** Makes `dir` an empty store (creating the directory if needed). An existing store is left as it is. */
   static async create(dir: string): Promise<void> {
-    await createStoreDir(resolve(dir));
+    const root = resolve(dir);
+    await createStoreDir(root).catch((err: unknown) => {
+      throw toStoreError(root, 'create', err);
+    });
   }
 
   /** Constructs a store and checks its directory at once. */
@@ -90,10 +151,11 @@ export class FileJobStore implements IJobWriter, IJobQueueManager, IJobQueueAdmi
 
   /** Checks (or, with `create: true`, creates) the directory. Called by every operation; idempotent. */
   open(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(`file store ${this.dir} is closed`));
+    if (this.closed)
+      return Promise.reject(new StorageOperationError(PROVIDER, 'open', `file store ${this.dir} is closed`));
     this.opened ??= (this.create ? createStoreDir(this.dir) : verifyStoreDir(this.dir)).catch((err: unknown) => {
       this.opened = undefined; // let a later call try again, e.g. after the directory was created
-      throw err;
+      throw toStoreError(this.dir, 'open', err);
     });
     return this.opened;
   }
@@ -106,140 +168,251 @@ export class FileJobStore implements IJobWriter, IJobQueueManager, IJobQueueAdmi
   // ---- writer ----
 
   async insertJobs(jobs: readonly NewJob[]): Promise<string[]> {
-    await this.open();
-    return insertJobs(this.ctx, jobs);
+    return this.run('addJobs', () => insertJobs(this.ctx, jobs));
+  }
+
+  /** Jobs whose attempt 1 already ran, stored as it left them (see attempted.ts). */
+  async insertAttempted(entries: readonly AttemptedJob[]): Promise<string[]> {
+    return this.run('insertAttempted', () => insertAttempted(this.ctx, entries));
   }
 
   // ---- manager ----
 
-  async getJobs(request: ClaimRequest): Promise<ClaimedJob[]> {
-    await this.open();
-    this.maybeSweep();
-    return claimJobs(this.ctx, request);
+  async claimJobs(request: ClaimRequest): Promise<ClaimedJob[]> {
+    const checked = checkClaimRequest(request);
+    return this.run('claim', () => {
+      this.maybeSweep();
+      return claimJobs(this.ctx, checked);
+    });
   }
 
   async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
-    await this.open();
-    return recordOutcomes(this.ctx, outcomes);
+    checkOutcomes(outcomes);
+    return this.run('recordOutcomes', () => recordOutcomes(this.ctx, outcomes));
   }
 
   async extendLeases(leases: readonly JobLease[], leaseMs: number): Promise<LeaseCheck[]> {
-    await this.open();
-    return extendLeases(this.ctx, leases, leaseMs);
+    checkExtendLeases(leases, leaseMs);
+    return this.run('extendLeases', () => extendLeases(this.ctx, leases, leaseMs));
   }
 
-  async reportProgress(lease: JobLease, progress: JobProgress): Promise<LeaseCheck> {
-    await this.open();
-    return reportProgress(this.ctx, lease, progress);
+  async reportProgress(lease: JobLease, progress: JobProgress, message?: string | null): Promise<LeaseCheck> {
+    const text = checkProgress(progress, message);
+    return this.run('reportProgress', () => reportProgress(this.ctx, lease, progress, text));
+  }
+
+  /** Log lines go to logs/<id>.jsonl, fenced by each lease, appended without fsync (see logs-file.ts). */
+  async appendLogs(entries: readonly LogAppend[]): Promise<LeaseCheck[]> {
+    checkLogAppends(entries);
+    if (entries.length === 0) return [];
+    return this.run('appendLogs', () => appendLogs(this.ctx, entries));
   }
 
   /**
-   * Told when jobs were added, released or requeued *by this process*. Other processes' jobs are
-   * found by polling (getJobs), which stays the fallback.
+   * Told when jobs may have become available: at once for jobs added, released or requeued by this
+   * store object, and through a watch on the queues' ready/ directories for those of other
+   * processes (see watch.ts). Polling (claimJobs) stays the fallback where a watch cannot be made.
    */
   onJobsAvailable(listener: (queue: string) => void): () => void {
-    return this.ctx.onJobsAvailable(listener);
+    const off = this.ctx.onJobsAvailable(listener);
+    if (this.watcher === null && !this.closed) {
+      const watcher = new ReadyWatcher(this.ctx, (queue) => this.ctx.notify([queue]));
+      this.watcher = watcher;
+      this.open()
+        .then(() => watcher.start())
+        .catch((err: unknown) => {
+          const error = toStoreError(this.dir, 'watch', err);
+          this.ctx.problems.report(
+            'watch-failed',
+            this.dir,
+            `cannot watch ${this.dir} for new jobs (${error.message}); polling finds them instead`,
+            error,
+          );
+        });
+    }
+    return () => {
+      off();
+      if (this.ctx.listenerCount === 0) {
+        this.watcher?.close();
+        this.watcher = null;
+      }
+    };
   }
 
   // ---- admin ----
 
-  async getJob(id: string): Promise<JobRecord | null> {
-    await this.open();
-    return admin.getJob(this.ctx, id);
+  async getJob(id: string, options?: { runs?: boolean }): Promise<JobRecord | null> {
+    return this.run('getJob', () => admin.getJob(this.ctx, id, options));
+  }
+
+  async listRuns(jobId: string, filter?: RunFilter): Promise<JobRun[]> {
+    const checked = checkRunFilter(filter);
+    return this.run('listRuns', () => admin.listRuns(this.ctx, jobId, checked));
+  }
+
+  async listLogs(jobId: string, filter?: LogFilter): Promise<StoredLogLine[]> {
+    const checked = checkLogFilter(filter);
+    return this.run('listLogs', () => admin.listLogs(this.ctx, jobId, checked));
+  }
+
+  /**
+   * Polls the job (core's waitForFinalJob: 20 ms backing off to 1 s); outcomes and cancels made
+   * through this store object wake its waiters at once. Other processes' are found by the poll.
+   */
+  async waitForJob(id: string, options?: WaitOptions): Promise<JobRecord> {
+    return waitForFinalJob(
+      (jobId) => this.getJob(jobId),
+      id,
+      options,
+      async (jobId, wake) => {
+        const waiters = this.ctx.finishWaiters;
+        let set = waiters.get(jobId);
+        if (!set) waiters.set(jobId, (set = new Set()));
+        set.add(wake);
+        return () => {
+          set.delete(wake);
+          if (set.size === 0) waiters.delete(jobId);
+        };
+      },
+    );
   }
 
   async listJobs(filter?: JobFilter): Promise<JobRecord[]> {
-    await this.open();
-    return admin.listJobs(this.ctx, filter);
+    const checked = checkJobFilter(filter);
+    return this.run('listJobs', () => admin.listJobs(this.ctx, checked));
   }
 
   async countJobs(filter?: { queue?: string }): Promise<JobCount[]> {
-    await this.open();
-    return admin.countJobs(this.ctx, filter);
+    const queue = checkCountFilter(filter);
+    return this.run('countJobs', () => admin.countJobs(this.ctx, queue));
   }
 
   async cancelJob(id: string): Promise<boolean> {
-    await this.open();
-    return admin.cancelJob(this.ctx, id);
+    return this.run('cancelJob', () => admin.cancelJob(this.ctx, id));
   }
 
   async requeueJob(id: string, options?: { runAt?: Date }): Promise<boolean> {
-    await this.open();
-    return admin.requeueJob(this.ctx, id, options);
+    const runAt = checkRequeueOptions(options);
+    return this.run('requeueJob', () => admin.requeueJob(this.ctx, id, runAt));
   }
 
   async purgeJobs(filter: PurgeFilter): Promise<number> {
-    await this.open();
-    return admin.purgeJobs(this.ctx, filter);
+    const checked = checkPurgeFilter(filter);
+    return this.run('purgeJobs', () => admin.purgeJobs(this.ctx, checked));
   }
 
   /** Files that could not be read as jobs, moved to corrupt/, with the reason recorded for each. */
   async listCorrupt(): Promise<CorruptFile[]> {
-    await this.open();
-    return this.ctx.listCorrupt();
+    return this.run('listCorrupt', () => this.ctx.listCorrupt());
   }
 
   /**
    * Removes finished jobs past their retention, and temp files left by dead writers; returns how
-   * many jobs were removed. Claims run this in the background every `sweepIntervalMs`.
+   * many jobs were removed. Claims run this in the background every `retention.intervalMs`; without
+   * one, they still clear temp files every minute, but remove no job.
    */
   async sweep(): Promise<number> {
-    await this.open();
-    return this.retention ? sweep(this.ctx, this.retention) : 0;
+    return this.run('sweep', () => sweep(this.ctx, this.retention));
+  }
+
+  // ---- executors ----
+
+  async heartbeatExecutor(info: ExecutorInfo): Promise<void> {
+    checkExecutorInfo(info);
+    return this.run('heartbeatExecutor', () => executors.heartbeatExecutor(this.ctx, info));
+  }
+
+  async removeExecutor(id: string): Promise<boolean> {
+    if (typeof id !== 'string') throw new InvalidOptionError('id', 'must be a string');
+    return this.run('removeExecutor', () => executors.removeExecutor(this.ctx, id));
+  }
+
+  async listExecutors(options?: ListExecutorsOptions): Promise<ExecutorEntry[]> {
+    const staleAfterMs = checkListExecutorsOptions(options).staleAfterMs ?? DEFAULT_EXECUTOR_STALE_MS;
+    return this.run('listExecutors', () => executors.listExecutors(this.ctx, staleAfterMs));
   }
 
   // ---- schedules ----
 
   async insertSchedule(schedule: ScheduleRecord): Promise<boolean> {
-    await this.open();
-    return schedules.insertSchedule(this.ctx, schedule);
+    checkScheduleRecord(schedule);
+    return this.run('insertSchedule', () => schedules.insertSchedule(this.ctx, schedule));
   }
 
   async getSchedule(name: string): Promise<ScheduleRecord | null> {
-    await this.open();
-    return schedules.getSchedule(this.ctx, name);
+    return this.run('getSchedule', () => schedules.getSchedule(this.ctx, name));
   }
 
   async listSchedules(): Promise<ScheduleRecord[]> {
-    await this.open();
-    return schedules.listSchedules(this.ctx);
+    return this.run('listSchedules', () => schedules.listSchedules(this.ctx));
   }
 
   async updateSchedule(schedule: ScheduleRecord, expectedVersion: number): Promise<boolean> {
-    await this.open();
-    return schedules.updateSchedule(this.ctx, schedule, expectedVersion);
+    checkScheduleRecord(schedule);
+    checkExpectedVersion(expectedVersion);
+    return this.run('updateSchedule', () => schedules.updateSchedule(this.ctx, schedule, expectedVersion));
   }
 
   async deleteSchedule(name: string): Promise<boolean> {
-    await this.open();
-    return schedules.deleteSchedule(this.ctx, name);
+    return this.run('deleteSchedule', () => schedules.deleteSchedule(this.ctx, name));
   }
 
   async listDueSchedules(now: Date, limit: number): Promise<ScheduleRecord[]> {
-    await this.open();
-    return schedules.listDueSchedules(this.ctx, now, limit);
+    checkDueSchedules(now, limit);
+    return this.run('listDueSchedules', () => schedules.listDueSchedules(this.ctx, now, limit));
   }
 
   /** Waits for a running sweep, closes the directory handles kept for fsync. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watcher?.close();
+    this.watcher = null;
     await this.sweeping;
     await this.ctx.close();
   }
 
+  /**
+   * What the store met and worked around (entries quarantined or skipped, failed sweeps), most
+   * recent last; a frozen copy. Also told as they happen to `onProblem`.
+   */
+  problems(): readonly StoreProblem[] {
+    return this.ctx.problems.recent();
+  }
+
+  /** Opens the store, runs `fn`, and turns any failure into core's storage error family. */
+  private async run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.open();
+      return await fn();
+    } catch (err) {
+      throw toStoreError(this.dir, operation, err);
+    }
+  }
+
+  /**
+   * The background sweep, triggered by claims: every `retention.intervalMs` it removes jobs past
+   * their keep times; without an interval (the default) it only clears temp files of dead writers,
+   * once a minute, and removes no job.
+   */
   private maybeSweep(): void {
-    if (!this.retention || this.sweeping) return;
+    if (this.sweeping) return;
+    const interval = this.retention.intervalMs ?? HOUSEKEEPING_INTERVAL_MS;
     const now = this.clock.now().getTime();
-    if (now - this.lastSweepAt < this.retention.sweepIntervalMs) return;
+    if (now - this.lastSweepAt < interval) return;
     this.lastSweepAt = now;
-    this.sweeping = sweep(this.ctx, this.retention)
+    this.sweeping = sweep(this.ctx, this.retention.intervalMs === undefined ? null : this.retention)
       .then(
-        () => {
-          this.lastSweepError = null;
-        },
+        () => undefined,
         (err: unknown) => {
-          this.lastSweepError = err; // retried at the next interval; a claim must not fail for it
+          // Retried at the next interval; a claim must not fail for it.
+          const error = toStoreError(this.dir, 'sweep', err);
+          this.ctx.problems.report(
+            'sweep-failed',
+            this.dir,
+            `the retention sweep failed (${error.message}); it runs again in ${interval} ms`,
+            error,
+          );
         },
       )
       .finally(() => {

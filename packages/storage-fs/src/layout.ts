@@ -3,21 +3,31 @@
  *
  * ```
  * <dir>/
- *   oddjob-store.json                    marker: { format: "oddjob-fs", version: 1 }
+ *   oddjob-store.json                    marker: { format: "oddjob-fs", version: 3 } (see store-dir.ts, upgrade.ts)
  *   tmp/                                 files being written; never a job until renamed out of here
- *   queues/<queue>/ready/                status new | retry      <runAt>~<id>~<n|r>~<attempts>~<updatedAt>
- *   queues/<queue>/running/              status processing       <id>~<token>~<expiresAt>~<attempts>~<runAt>~<updatedAt>~<owner>
- *   queues/<queue>/done|failed|cancelled final statuses          <finishedAt>~<id>~<attempts>~<runAt>
+ *   queues/<queue>/ready/                status new | retry      <runAt>~<id>~<n|r>[p]~<attempts>~<updatedAt>~<run>
+ *   queues/<queue>/running/              status processing       <id>~<token>~<expiresAt>~<attempts>~<runAt>~<since>~<owner>~<hostTag>~<flags>
+ *   queues/<queue>/done|failed|cancelled final statuses          <finishedAt>~<id>~<attempts>~<runAt>~<run>~<flags>
+ *                                        (<run> = <startedAt>~<executor>~<hostTag> of the latest attempt; see formatName)
+ *   runs/<id>.jsonl                      the job's ended runs that its name cannot derive (retry, failed, ...; runs-file.ts)
+ *   logs/<id>.jsonl                      the job's log lines, appended without fsync (logs-file.ts)
+ *   hosts/<hostTag>                      a host name a claim gave, named by its hash (hosts.ts)
+ *   executors/<id>.json                  one registered executor, rewritten each heartbeat (executors.ts)
  *   unique/<sha256(key)>                 a hard link to the content the keyed job was inserted with
  *   schedules/<name>/<version>           one file per version; the highest is current
- *   corrupt/<queue>~<state>~<file>~<n>   unreadable files moved aside, beside a `.reason` text file
+ *   corrupt/<8 hex>~<file>               entries that cannot be jobs, moved aside under their own name with a
+ *   corrupt/<8 hex>~<file>.reason        random prefix (several may share a name); the .reason file says from
+ *                                        where (<queue>/<state>/<file>), when and why (see StoreContext.quarantine)
  * ```
  * Times are epoch milliseconds of the store's clock; `<queue>` and `<owner>` are %-encoded so that
  * any queue or owner name is one safe path component. A job is exactly one file. Its *content* (JSON:
  * target, method, args, retry policy, metadata, unique key, createdAt, lastError, progress) changes
  * rarely; everything that changes on the hot path (status, runAt, attempts, lease, finishedAt) is in
  * its *name* and its *directory*, so the hot transitions are single renames and a claim can order
- * jobs by runAt, then id, from a directory listing without opening a file.
+ * jobs by runAt, then id, from a directory listing without opening a file. The latest attempt (its
+ * start, executor and host, and whether the content's progress is its own) is in the name too, so a
+ * claim starts a run and a done ends one without writing a file; the content gains the progress
+ * message and the result, written only by the rewrites that already replace it.
  *
  * Every transition is a rename, and a rename of a name that is gone fails (ENOENT). That is the
  * whole concurrency story: when several processes race to move the same file, exactly one rename
@@ -49,8 +59,19 @@
  * - requeue:   done|failed|cancelled/… → ready/<runAt>~<id>~n~0~<now>.
  * - purge:     unlink unique/<hash> (if it is this job's) and then the job file. Key first, so that a
  *              crash in between never leaves a key held by a job that no longer exists.
- * - corrupt:   any state/… whose name or content cannot be read → corrupt/… (after its `.reason`
- *              file is written). Never run, never deleted.
+ * - corrupt:   any state/… whose name or content cannot be a job (bad bytes, a directory, FIFO or
+ *              symbolic link in its place, a file this process may not read) → corrupt/… (after its
+ *              `.reason` file is written, or without one when the disk is full). Never run, never
+ *              deleted. An entry that cannot be read just now (EIO) stays where it is and is skipped.
+ *
+ * History (layout 2): a claim and a done carry the attempt in the job's name and write nothing else.
+ * The rare ends of an attempt — retry, failed, released (the rewrites above), a lease expiring on
+ * its last attempt, a claim taking over an expired lease, a cancel of a running job, a requeue of a
+ * done one — append its run record, fsynced, to runs/<id>.jsonl. A rewrite appends it after the take
+ * (so it is exclusive) and before the new content, so a failed rewrite can be retried; a duplicate
+ * that a retried write leaves is dropped on read (records carry the key of the attempt they end).
+ * Log lines go to logs/<id>.jsonl, fenced by the lease like every write but not fsynced (see
+ * logs-file.ts). Purge removes both files after the job file.
  *
  * Durability: content is fsynced before it gets a name, and every directory a transition touched is
  * fsynced before the operation resolves (concurrent operations share one directory fsync).
@@ -75,6 +96,10 @@ export class Layout {
   readonly schedules: string;
   readonly corrupt: string;
   readonly marker: string;
+  readonly runs: string;
+  readonly logs: string;
+  readonly hosts: string;
+  readonly executors: string;
 
   constructor(readonly root: string) {
     this.tmp = join(root, 'tmp');
@@ -83,6 +108,33 @@ export class Layout {
     this.schedules = join(root, 'schedules');
     this.corrupt = join(root, 'corrupt');
     this.marker = join(root, MARKER_FILE);
+    this.runs = join(root, 'runs');
+    this.logs = join(root, 'logs');
+    this.hosts = join(root, 'hosts');
+    this.executors = join(root, 'executors');
+  }
+
+  /** Every directory a layout 2 store has at its top. */
+  get topDirs(): string[] {
+    return [
+      this.tmp,
+      this.queues,
+      this.unique,
+      this.schedules,
+      this.corrupt,
+      this.runs,
+      this.logs,
+      this.hosts,
+      this.executors,
+    ];
+  }
+
+  runsFile(id: string): string {
+    return join(this.runs, `${id}.jsonl`);
+  }
+
+  logsFile(id: string): string {
+    return join(this.logs, `${id}.jsonl`);
   }
 
   queueDir(queue: string): string {
@@ -112,7 +164,34 @@ export function decodeComponent(value: string): string {
 
 // ---- file names ----
 
-export interface ReadyName {
+/**
+ * What a job's name says about its latest attempt (layout 2). Every transition carries it along, so
+ * a done job keeps its run without a content write, and a claim (a rename) starts a new one.
+ */
+export interface LastRun {
+  /** When the latest attempt started; null before the first claim (and for jobs from layout 1). */
+  startedAt: number | null;
+  /** Its executor (the lease owner that claimed it); '' when startedAt is null. */
+  executor: string;
+  /** The file hosts/<hostTag> holds the host that executor named in its claim; '' for none. */
+  hostTag: string;
+  /**
+   * The content's progress and progressMessage were reported by this attempt. A claim clears it, so
+   * that a new attempt starts without the last one's progress although the content still has it.
+   */
+  progress: boolean;
+}
+
+/**
+ * Layout 3: flag `h` on every name of a job pinned to a host (JobOptions.pinnedHost; the host is in
+ * the content). A claim reads the content of only the pinned candidates it cannot take blind (due but
+ * not overdue), so an unpinned backlog is claimed from the listing alone, as before.
+ */
+interface Pinned {
+  pinned: boolean;
+}
+
+export interface ReadyName extends LastRun, Pinned {
   state: 'ready';
   runAt: number;
   id: string;
@@ -121,23 +200,30 @@ export interface ReadyName {
   updatedAt: number;
 }
 
-export interface RunningName {
+export interface RunningName extends Pinned {
   state: 'running';
   id: string;
   token: string;
   expiresAt: number;
   attempts: number;
   runAt: number;
-  updatedAt: number;
+  /** When the lease was taken (the attempt's start); for a job from layout 1, its last update. */
+  since: number;
   owner: string;
+  hostTag: string;
+  /** `since` is the start of this attempt and `owner` its executor (false only for jobs from layout 1). */
+  started: boolean;
+  progress: boolean;
 }
 
-export interface FinalName {
+export interface FinalName extends LastRun, Pinned {
   state: 'done' | 'failed' | 'cancelled';
   finishedAt: number;
   id: string;
   attempts: number;
   runAt: number;
+  /** The content's result is this done job's return value (set only by a done outcome with a result). */
+  result: boolean;
 }
 
 export type ParsedName = ReadyName | RunningName | FinalName;
@@ -145,22 +231,86 @@ export type ParsedName = ReadyName | RunningName | FinalName;
 const SEP = '~';
 /** Ids and tokens go into names unescaped, so they are held to a safe alphabet. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** A host tag: the first characters of the base64url SHA-256 of the host name (see hosts.ts). */
+export const HOST_TAG_PATTERN = /^[A-Za-z0-9_-]{10}$/;
 
+/** The latest attempt a name describes, whatever its state. */
+export function lastRunOf(n: ParsedName): LastRun {
+  if (n.state !== 'running')
+    return { startedAt: n.startedAt, executor: n.executor, hostTag: n.hostTag, progress: n.progress };
+  return n.started
+    ? { startedAt: n.since, executor: n.owner, hostTag: n.hostTag, progress: n.progress }
+    : { startedAt: null, executor: '', hostTag: n.hostTag, progress: n.progress };
+}
+
+/**
+ * Layout 2 names (layout 1 names had only the first five, seven and four fields; upgrade.ts renames them):
+ * ```
+ * ready:    <runAt>~<id>~<n|r>[p]~<attempts>~<updatedAt>~<startedAt>~<executor>~<hostTag>
+ * running:  <id>~<token>~<expiresAt>~<attempts>~<runAt>~<since>~<owner>~<hostTag>~[s][p]
+ * final:    <finishedAt>~<id>~<attempts>~<runAt>~<startedAt>~<executor>~<hostTag>~[p][r]
+ * ```
+ * startedAt, executor and hostTag are empty when unknown; flags: s = started (see RunningName),
+ * p = the content's progress is this attempt's, r = the content's result is this job's, h = the job
+ * is pinned to a host (layout 3; the host is in the content).
+ */
 export function formatName(n: ParsedName): string {
+  const opt = (v: number | null) => (v === null ? '' : String(v));
   switch (n.state) {
     case 'ready':
-      return [n.runAt, n.id, n.status === 'new' ? 'n' : 'r', n.attempts, n.updatedAt].join(SEP);
+      return [
+        n.runAt,
+        n.id,
+        (n.status === 'new' ? 'n' : 'r') + (n.progress ? 'p' : '') + (n.pinned ? 'h' : ''),
+        n.attempts,
+        n.updatedAt,
+        opt(n.startedAt),
+        encodeComponent(n.executor),
+        n.hostTag,
+      ].join(SEP);
     case 'running':
-      return [n.id, n.token, n.expiresAt, n.attempts, n.runAt, n.updatedAt, encodeComponent(n.owner)].join(SEP);
+      return [
+        n.id,
+        n.token,
+        n.expiresAt,
+        n.attempts,
+        n.runAt,
+        n.since,
+        encodeComponent(n.owner),
+        n.hostTag,
+        (n.started ? 's' : '') + (n.progress ? 'p' : '') + (n.pinned ? 'h' : ''),
+      ].join(SEP);
     default:
-      return [n.finishedAt, n.id, n.attempts, n.runAt].join(SEP);
+      return [
+        n.finishedAt,
+        n.id,
+        n.attempts,
+        n.runAt,
+        opt(n.startedAt),
+        encodeComponent(n.executor),
+        n.hostTag,
+        (n.progress ? 'p' : '') + (n.result ? 'r' : '') + (n.pinned ? 'h' : ''),
+      ].join(SEP);
   }
 }
 
-function int(text: string | undefined): number {
+export function int(text: string | undefined): number {
   if (text === undefined || !/^-?\d{1,16}$/.test(text)) return NaN;
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : NaN;
+}
+
+/** An optional time field: '' is null, anything else must be an integer (NaN if not). */
+function optInt(text: string): number | null {
+  return text === '' ? null : int(text);
+}
+
+function decodeOrNull(text: string): string | null {
+  try {
+    return decodeComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 /** The state a name describes, or null if the name is not one this store writes. */
@@ -169,27 +319,69 @@ export function parseName(state: StateDir, name: string): ParsedName | null {
   let parsed: ParsedName;
   switch (state) {
     case 'ready': {
-      if (f.length !== 5 || (f[2] !== 'n' && f[2] !== 'r')) return null;
-      parsed = { state, runAt: int(f[0]), id: f[1]!, status: f[2] === 'n' ? 'new' : 'retry', attempts: int(f[3]), updatedAt: int(f[4]) };
-      if (Number.isNaN(parsed.runAt + parsed.attempts + parsed.updatedAt)) return null;
+      const flags = /^([nr])(p?)(h?)$/.exec(f[2] ?? '');
+      if (f.length !== 8 || !flags) return null;
+      const executor = decodeOrNull(f[6]);
+      const startedAt = optInt(f[5]);
+      if (executor === null || (f[7] !== '' && !HOST_TAG_PATTERN.test(f[7]))) return null;
+      parsed = {
+        state,
+        runAt: int(f[0]),
+        id: f[1],
+        status: flags[1] === 'n' ? 'new' : 'retry',
+        attempts: int(f[3]),
+        updatedAt: int(f[4]),
+        startedAt,
+        executor,
+        hostTag: f[7],
+        progress: flags[2] === 'p',
+        pinned: flags[3] === 'h',
+      };
+      if (Number.isNaN(parsed.runAt + parsed.attempts + parsed.updatedAt + (startedAt ?? 0))) return null;
       break;
     }
     case 'running': {
-      if (f.length !== 7 || !ID_PATTERN.test(f[1]!)) return null;
-      let owner: string;
-      try {
-        owner = decodeComponent(f[6]!);
-      } catch {
-        return null;
-      }
-      parsed = { state, id: f[0]!, token: f[1]!, expiresAt: int(f[2]), attempts: int(f[3]), runAt: int(f[4]), updatedAt: int(f[5]), owner };
-      if (Number.isNaN(parsed.expiresAt + parsed.attempts + parsed.runAt + parsed.updatedAt)) return null;
+      const flags = /^(s?)(p?)(h?)$/.exec(f[8] ?? '');
+      if (f.length !== 9 || !flags || !ID_PATTERN.test(f[1])) return null;
+      const owner = decodeOrNull(f[6]);
+      if (owner === null || (f[7] !== '' && !HOST_TAG_PATTERN.test(f[7]))) return null;
+      parsed = {
+        state,
+        id: f[0],
+        token: f[1],
+        expiresAt: int(f[2]),
+        attempts: int(f[3]),
+        runAt: int(f[4]),
+        since: int(f[5]),
+        owner,
+        hostTag: f[7],
+        started: flags[1] === 's',
+        progress: flags[2] === 'p',
+        pinned: flags[3] === 'h',
+      };
+      if (Number.isNaN(parsed.expiresAt + parsed.attempts + parsed.runAt + parsed.since)) return null;
       break;
     }
     default: {
-      if (f.length !== 4) return null;
-      parsed = { state, finishedAt: int(f[0]), id: f[1]!, attempts: int(f[2]), runAt: int(f[3]) };
-      if (Number.isNaN(parsed.finishedAt + parsed.attempts + parsed.runAt)) return null;
+      const flags = /^(p?)(r?)(h?)$/.exec(f[7] ?? '');
+      if (f.length !== 8 || !flags) return null;
+      const executor = decodeOrNull(f[5]);
+      const startedAt = optInt(f[4]);
+      if (executor === null || (f[6] !== '' && !HOST_TAG_PATTERN.test(f[6]))) return null;
+      parsed = {
+        state,
+        finishedAt: int(f[0]),
+        id: f[1],
+        attempts: int(f[2]),
+        runAt: int(f[3]),
+        startedAt,
+        executor,
+        hostTag: f[6],
+        progress: flags[1] === 'p',
+        result: flags[2] === 'r',
+        pinned: flags[3] === 'h',
+      };
+      if (Number.isNaN(parsed.finishedAt + parsed.attempts + parsed.runAt + (startedAt ?? 0))) return null;
     }
   }
   return ID_PATTERN.test(parsed.id) && parsed.attempts >= 0 ? parsed : null;
@@ -207,7 +399,5 @@ export function statusOf(n: ParsedName): JobStatus {
   }
 }
 
-/** Claim order: runAt, then id (ids are time-ordered UUIDs, so this is creation order). */
-export function byRunAtThenId(a: { runAt: number; id: string }, b: { runAt: number; id: string }): number {
-  return a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
+/** The run fields of a job never claimed. */
+export const NO_RUN: Readonly<LastRun> = Object.freeze({ startedAt: null, executor: '', hostTag: '', progress: false });

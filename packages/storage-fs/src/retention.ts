@@ -1,26 +1,27 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidOptionError } from '@oddjob/core';
+import {
+  InvalidOptionError,
+  resolveRetention as resolveShared,
+  type RetentionOptions as SharedRetentionOptions,
+  type ResolvedRetention,
+} from '@oddjob/core';
 import { purgeJobs } from './admin.js';
+import { fsOps } from './fs-ops.js';
 import { FINAL_DIRS } from './layout.js';
 import type { StoreContext } from './store-context.js';
 
-/** How long finished jobs are kept, per final status; `Infinity` keeps them until purged by hand. */
-export interface RetentionOptions {
-  /** Default one day. */
-  doneMs?: number;
-  /** Default seven days: failures are what people come back to look at. */
-  failedMs?: number;
-  /** Default one day. */
-  cancelledMs?: number;
-  /** How often (by the store's clock) a claim triggers a background sweep. Default one minute. */
+/**
+ * The file store's retention: core's shared vocabulary (`doneMs`, `failedMs`, `cancelledMs`,
+ * `intervalMs`; off unless set, as on every store), plus the names it had before, still accepted.
+ */
+export interface RetentionOptions extends SharedRetentionOptions {
+  /** @deprecated Use `intervalMs`. */
   sweepIntervalMs?: number;
 }
 
-export type Retention = Required<RetentionOptions>;
-
-const DAY = 24 * 3_600_000;
-export const DEFAULT_RETENTION: Retention = Object.freeze({ doneMs: DAY, failedMs: 7 * DAY, cancelledMs: DAY, sweepIntervalMs: 60_000 });
+/** The background sweep runs at least this often, to clear temp files of dead writers (tmp/). */
+export const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 /**
  * Leftovers in tmp/ older than this (by the file system's own clock) belong to writers that died:
@@ -28,26 +29,45 @@ export const DEFAULT_RETENTION: Retention = Object.freeze({ doneMs: DAY, failedM
  */
 const STALE_TEMP_MS = 3_600_000;
 
-export function resolveRetention(options: RetentionOptions | false | undefined): Retention | null {
-  if (options === false) return null;
-  const r = { ...DEFAULT_RETENTION, ...(options ?? {}) };
-  for (const [k, v] of Object.entries(r)) {
-    if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new InvalidOptionError(`retention.${k}`, `must be a number >= 0 (or Infinity), got ${String(v)}`);
+/**
+ * Checks the retention option. `false` (the old way to say "off") and `Infinity` for a status (the
+ * old way to say "keep forever") still mean what they meant; both are now simply the default.
+ */
+export function resolveRetention(options: RetentionOptions | false | undefined): ResolvedRetention {
+  if (options === false || options === undefined) return resolveShared(undefined);
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('retention', 'must be an object');
+  const { sweepIntervalMs, ...shared } = options;
+  if (sweepIntervalMs !== undefined && shared.intervalMs !== undefined) {
+    throw new InvalidOptionError(
+      'retention.sweepIntervalMs',
+      'is the old name of retention.intervalMs: give only one of them',
+    );
   }
-  return r;
+  // The old name allowed 0 ("at every claim"); the shared one wants > 0, and 1 ms means the same.
+  const merged: SharedRetentionOptions = {
+    ...shared,
+    intervalMs: shared.intervalMs ?? (sweepIntervalMs === 0 ? 1 : sweepIntervalMs),
+  };
+  for (const k of ['doneMs', 'failedMs', 'cancelledMs', 'intervalMs'] as const) {
+    if (merged[k] === Number.POSITIVE_INFINITY || merged[k] === undefined) delete merged[k];
+  }
+  return resolveShared(merged);
 }
 
-/** Removes finished jobs past their retention and temp files of dead writers; returns jobs removed. */
-export async function sweep(ctx: StoreContext, retention: Retention): Promise<number> {
+/**
+ * Removes finished jobs past their retention (only the statuses with a keep time set; none with
+ * `retention` null) and temp files of dead writers; returns how many jobs were removed.
+ */
+export async function sweep(ctx: StoreContext, retention: ResolvedRetention | null): Promise<number> {
   const now = ctx.nowMs();
   let purged = 0;
   for (const status of FINAL_DIRS) {
-    const keep = retention[`${status}Ms`];
-    if (!Number.isFinite(keep)) continue;
-    purged += await purgeJobs(ctx, { statuses: [status], finishedBefore: new Date(now - keep) });
+    const keep = retention?.[`${status}Ms`];
+    if (keep === undefined) continue;
+    purged += await purgeJobs(ctx, { statuses: [status], queue: undefined, finishedBefore: new Date(now - keep) });
   }
   const cutoff = Date.now() - STALE_TEMP_MS;
-  for (const name of await readdir(ctx.layout.tmp)) {
+  for (const name of await fsOps.readdir(ctx.layout.tmp)) {
     const path = join(ctx.layout.tmp, name);
     const info = await stat(path).catch(() => null);
     if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidOptionError, type ScheduleRecord } from '@oddjob/core';
+import { InvalidOptionError, StorageOperationError, StorageUnavailableError, type ScheduleRecord } from '@oddjob/core';
 import { errnoCode, isMissing, unlinkQuietly, writeTemp } from './durable.js';
+import { PROVIDER } from './errors.js';
 import { encodeComponent } from './layout.js';
 import type { StoreContext } from './store-context.js';
 
@@ -22,9 +23,14 @@ const DATE_FIELDS = ['nextFireAt', 'lastFireAt', 'createdAt', 'updatedAt'] as co
 const MAX_ENCODED_NAME = 200;
 
 function dirOf(ctx: StoreContext, name: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidOptionError('name', 'a schedule name must be a non-empty string');
+  if (typeof name !== 'string' || name.length === 0)
+    throw new InvalidOptionError('name', 'a schedule name must be a non-empty string');
   const encoded = encodeComponent(name);
-  if (encoded.length > MAX_ENCODED_NAME) throw new InvalidOptionError('name', `schedule name is too long for the file store (${encoded.length} > ${MAX_ENCODED_NAME} once %-encoded)`);
+  if (encoded.length > MAX_ENCODED_NAME)
+    throw new InvalidOptionError(
+      'name',
+      `schedule name is too long for the file store (${encoded.length} > ${MAX_ENCODED_NAME} once %-encoded)`,
+    );
   return join(ctx.layout.schedules, encoded);
 }
 
@@ -39,7 +45,12 @@ function decode(text: string, file: string): ScheduleRecord {
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`schedule file ${file} is not valid JSON (${(err as Error).message})`);
+    throw new StorageOperationError(
+      PROVIDER,
+      'readSchedule',
+      `schedule file ${file} is not valid JSON (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   for (const f of DATE_FIELDS) raw[f] = raw[f] === null || raw[f] === undefined ? null : new Date(raw[f] as number);
   return raw as unknown as ScheduleRecord;
@@ -73,7 +84,11 @@ async function current(ctx: StoreContext, dir: string): Promise<ScheduleRecord |
       if (!isMissing(err)) throw err; // else: superseded and unlinked while we looked; look again
     }
   }
-  throw new Error(`schedule in ${dir} kept changing while being read`);
+  throw new StorageUnavailableError(
+    PROVIDER,
+    'readSchedule',
+    `schedule in ${dir} kept changing while being read (50 tries); try again`,
+  );
 }
 
 export async function insertSchedule(ctx: StoreContext, s: ScheduleRecord): Promise<boolean> {
@@ -112,7 +127,6 @@ export async function listSchedules(ctx: StoreContext): Promise<ScheduleRecord[]
 }
 
 export async function updateSchedule(ctx: StoreContext, s: ScheduleRecord, expectedVersion: number): Promise<boolean> {
-  if (!Number.isSafeInteger(expectedVersion)) throw new InvalidOptionError('expectedVersion', 'must be an integer');
   const dir = dirOf(ctx, s.name);
   try {
     await stat(join(dir, String(expectedVersion)));

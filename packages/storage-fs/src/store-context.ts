@@ -1,16 +1,97 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Clock } from '@oddjob/core';
-import { decodeContent, UnreadableFileError, type JobContent } from './content.js';
-import { DirSyncer, isMissing, unlinkQuietly } from './durable.js';
-import { decodeComponent, Layout, parseName, STATE_DIRS, type ParsedName, type StateDir } from './layout.js';
+import { constants, type Stats } from 'node:fs';
+import { mkdir, readFile, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { QueueListeners, type Clock } from '@oddjob/core';
+import { decodeContent, type JobContent } from './content.js';
+import { DirSyncer, errnoCode, isMissing, unlinkQuietly, writeNewFile } from './durable.js';
+import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
+import { fsOps } from './fs-ops.js';
+import {
+  decodeComponent,
+  encodeComponent,
+  Layout,
+  parseName,
+  STATE_DIRS,
+  type ParsedName,
+  type StateDir,
+} from './layout.js';
+import type { RecordedOutcome } from './outcomes.js';
+import { HostNames } from './hosts.js';
+import { ProblemLog, type StoreProblem } from './problems.js';
 
 /** A job file found in a state directory. */
 export interface Located<N extends ParsedName = ParsedName> {
   queue: string;
   name: string;
   parsed: N;
+}
+
+/**
+ * What reading one entry gave: its content; 'gone' (moved by another process, or cancelled);
+ * 'quarantined' (it cannot be a job and is now in corrupt/); 'unreadable' (it could not be read now,
+ * or could not be moved aside: it was left where it is, skipped, and reported).
+ */
+export type ReadResult =
+  { kind: 'ok'; content: JobContent } | { kind: 'gone' } | { kind: 'quarantined' } | { kind: 'unreadable' };
+
+const GONE: ReadResult = Object.freeze({ kind: 'gone' });
+const QUARANTINED: ReadResult = Object.freeze({ kind: 'quarantined' });
+const UNREADABLE: ReadResult = Object.freeze({ kind: 'unreadable' });
+
+/**
+ * Job files are opened so that nothing in their place can hang or mislead a read: not through a
+ * symbolic link (O_NOFOLLOW: the store never writes one), and without blocking (O_NONBLOCK: opening a
+ * FIFO for reading would otherwise wait for a writer forever, stalling every claim of the store).
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** The open failures that say "this entry can never be read as a job", as a reason; else null. */
+function unreadableReason(err: unknown): string | null {
+  switch (errnoCode(err)) {
+    case 'ELOOP':
+      return 'it is a symbolic link, which the store never writes in place of a job file';
+    case 'EISDIR':
+      return 'it is a directory, not a job file';
+    case 'ENXIO':
+      return 'it is a socket or a FIFO, not a job file';
+    case 'EACCES':
+    case 'EPERM':
+      return `this process may not read it (${errnoCode(err)}); every file of the store must be readable by every process using it`;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Opens a job file for reading, refusing anything that is not a regular file. Throws ENOENT if the
+ * name is gone, UnreadableFileError if the entry can never be a job, and other errors as they come.
+ */
+export async function openJobFile(path: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await fsOps.open(path, READ_FLAGS);
+  } catch (err) {
+    const reason = unreadableReason(err);
+    throw reason === null ? err : new UnreadableFileError(reason, 'read', { cause: err });
+  }
+  try {
+    const info = await fh.stat();
+    if (!info.isFile()) throw new UnreadableFileError(`it is ${kindOf(info)}, not a job file`);
+    return fh;
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** What a corrupt file was moved to and why. */
@@ -29,15 +110,31 @@ export class StoreContext {
   readonly syncer = new DirSyncer();
   /** Where this process last saw each job it holds a lease on, to fence writes without a scan. */
   readonly runningNames = new Map<string, Located>();
+  /** Outcomes written whose batch was rejected, until the batch is retried (see outcomes.ts). */
+  readonly recordedOutcomes = new Map<string, RecordedOutcome>();
   private readonly knownQueues = new Set<string>();
   private readonly jobLocks = new Map<string, Promise<unknown>>();
-  private readonly listeners = new Set<(queue: string) => void>();
+  private readonly listeners = new QueueListeners();
+  readonly problems: ProblemLog;
+  /** The host names behind the tags in job names. */
+  readonly hosts: HostNames;
+  /** waitForJob callers of this process, woken when this store object makes their job final. */
+  readonly finishWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     root: string,
     readonly clock: Clock,
+    onProblem: (problem: StoreProblem) => void,
   ) {
     this.layout = new Layout(root);
+    this.problems = new ProblemLog(onProblem, () => this.nowMs());
+    this.hosts = new HostNames(this.layout, this.syncer, this.problems);
+  }
+
+  /** Wakes this process's waiters on these jobs (they re-read the job; see core's waitForFinalJob). */
+  jobsFinished(ids: Iterable<string>): void {
+    if (this.finishWaiters.size === 0) return;
+    for (const id of ids) for (const wake of this.finishWaiters.get(id) ?? []) wake();
   }
 
   nowMs(): number {
@@ -55,25 +152,48 @@ export class StoreContext {
     this.knownQueues.add(queue);
   }
 
+  /** The store's queues. Fails only if queues/ itself cannot be listed: that is the whole store. */
   async listQueues(): Promise<string[]> {
     let names: string[];
     try {
-      names = await readdir(this.layout.queues);
+      names = await fsOps.readdir(this.layout.queues);
     } catch (err) {
       if (isMissing(err)) return [];
       throw err;
     }
-    return names.map(decodeComponent);
+    const out: string[] = [];
+    for (const name of names) {
+      let queue: string | null = null;
+      try {
+        queue = decodeComponent(name);
+      } catch {
+        // not %-encoding we wrote; reported below
+      }
+      if (queue !== null && encodeComponent(queue) === name) out.push(queue);
+      else {
+        const path = join(this.layout.queues, name);
+        this.problems.report('unreadable', path, `${path} is not a queue directory this store writes; it is ignored`);
+      }
+    }
+    return out;
   }
 
   /** The parsed job files of one state directory; files with names we did not write are moved aside. */
   async listState(queue: string, state: StateDir): Promise<Located[]> {
+    const dir = this.layout.stateDir(queue, state);
     let names: string[];
     try {
-      names = await readdir(this.layout.stateDir(queue, state));
+      names = await fsOps.readdir(dir);
     } catch (err) {
       if (isMissing(err)) return [];
-      throw err;
+      // One queue's broken directory must not stop the other queues, or the store's admin queries.
+      this.problems.report(
+        'unreadable',
+        dir,
+        `${dir} cannot be listed (${describeCondition(err)}); its jobs are skipped until it can be`,
+        toStoreError(this.layout.root, 'list', err),
+      );
+      return [];
     }
     const out: Located[] = [];
     for (const name of names) {
@@ -84,61 +204,136 @@ export class StoreContext {
     return out;
   }
 
-  /** Reads a job file. Throws ENOENT if it moved, UnreadableFileError if its content is bad. */
+  /** Reads a job file. Throws ENOENT if it moved, UnreadableFileError if it cannot be a job. */
   async readContent(queue: string, state: StateDir, name: string): Promise<JobContent> {
-    const text = await readFile(this.layout.file(queue, state, name), 'utf8');
+    const fh = await openJobFile(this.layout.file(queue, state, name));
+    let text: string;
+    try {
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
     const content = decodeContent(text);
     const parsed = parseName(state, name);
-    if (parsed && content.id !== parsed.id) throw new UnreadableFileError(`the file holds job ${content.id}, but its name says ${parsed.id}`);
-    if (content.queue !== queue) throw new UnreadableFileError(`the file holds a job of queue "${content.queue}" but lies in queue "${queue}"`);
+    if (parsed && content.id !== parsed.id)
+      throw new UnreadableFileError(`the file holds job ${content.id}, but its name says ${parsed.id}`);
+    if (content.queue !== queue)
+      throw new UnreadableFileError(`the file holds a job of queue "${content.queue}" but lies in queue "${queue}"`);
     return content;
   }
 
   /**
-   * Reads a job file, moving it to corrupt/ if it cannot be read. Returns null if the file is gone
-   * (another process moved it) or was corrupt.
+   * Reads one entry; never throws. An entry that cannot be a job is moved to corrupt/; one that
+   * cannot be read just now (EIO, out of descriptors) is left in place and reported.
    */
-  async readOrQuarantine(queue: string, state: StateDir, name: string): Promise<JobContent | null> {
+  async readEntry(queue: string, state: StateDir, name: string): Promise<ReadResult> {
     try {
-      return await this.readContent(queue, state, name);
+      return { kind: 'ok', content: await this.readContent(queue, state, name) };
     } catch (err) {
-      if (isMissing(err)) return null;
+      if (isMissing(err)) return GONE;
       if (err instanceof UnreadableFileError) {
-        await this.quarantine(queue, state, name, err.message);
-        return null;
+        switch (await this.quarantine(queue, state, name, err.message)) {
+          case 'moved':
+            return QUARANTINED;
+          case 'gone':
+            return GONE;
+          case 'stuck':
+            return UNREADABLE;
+        }
       }
-      throw err;
+      const path = this.layout.file(queue, state, name);
+      this.problems.report(
+        'unreadable',
+        path,
+        `${path} could not be read (${describeCondition(err)}); it is skipped and left in place, to be read again later`,
+        toStoreError(this.layout.root, 'read', err),
+      );
+      return UNREADABLE;
     }
+  }
+
+  /** The content of an entry, or null if it is gone or could not be read (see readEntry). */
+  async readOrQuarantine(queue: string, state: StateDir, name: string): Promise<JobContent | null> {
+    const r = await this.readEntry(queue, state, name);
+    return r.kind === 'ok' ? r.content : null;
   }
 
   /**
-   * Moves a file that cannot be a job aside, to corrupt/, with a `.reason` file beside it. The reason
-   * is written first: a crash in between leaves the file where it was, to be found again.
+   * Moves an entry that cannot be a job aside, to corrupt/, with a `.reason` file beside it; never
+   * throws. The reason is written first, so that a crash in between leaves the entry where it was, to
+   * be found again. On a full disk the reason cannot be written: the entry is moved anyway (a rename
+   * needs no space) and the reason goes to the problem report, because leaving it in place would
+   * make every claim meet it again. 'stuck' if it could not be moved (it was reported).
    */
-  async quarantine(queue: string, state: StateDir, name: string, reason: string): Promise<void> {
-    // The queue and state are in the reason file; the name stays within the 255-byte limit.
-    const base = `${randomBytes(4).toString('hex')}~${name}`;
-    const target = join(this.layout.corrupt, base);
-    const reasonFile = `${target}.reason`;
-    await writeFile(reasonFile, `${new Date(this.nowMs()).toISOString()} ${queue}/${state}/${name}: ${reason}\n`);
-    try {
-      await rename(this.layout.file(queue, state, name), target);
-    } catch (err) {
-      await unlinkQuietly(reasonFile);
-      if (isMissing(err)) return;
-      throw err;
+  async quarantine(queue: string, state: StateDir, name: string, reason: string): Promise<'moved' | 'gone' | 'stuck'> {
+    const moved = await this.quarantineFile(
+      this.layout.file(queue, state, name),
+      `${queue}/${state}/${name}`,
+      reason,
+      'a job',
+    );
+    if (moved === 'moved') {
+      this.runningNames.forEach((loc, id) => {
+        if (loc.name === name) this.runningNames.delete(id);
+      });
     }
-    this.runningNames.forEach((loc, id) => {
-      if (loc.name === name) this.runningNames.delete(id);
-    });
-    await this.syncer.syncAll([this.layout.corrupt, this.layout.stateDir(queue, state)]);
+    return moved;
+  }
+
+  /**
+   * Moves any file of the store that cannot be what it should be (`what`: "a job", "a run history",
+   * ...) to corrupt/ with a `.reason` file saying from where (`where`, relative to the store) and
+   * why; never throws. See quarantine for the order of the steps.
+   */
+  async quarantineFile(
+    source: string,
+    where: string,
+    reason: string,
+    what: string,
+  ): Promise<'moved' | 'gone' | 'stuck'> {
+    // The origin is in the reason file; the name stays within the 255-byte limit.
+    const target = join(this.layout.corrupt, `${randomBytes(4).toString('hex')}~${basename(source)}`);
+    const reasonFile = `${target}.reason`;
+    let reasonError: unknown = null;
+    try {
+      await writeNewFile(reasonFile, `${new Date(this.nowMs()).toISOString()} ${where}: ${reason}\n`, false);
+    } catch (err) {
+      reasonError = err;
+    }
+    try {
+      await fsOps.rename(source, target);
+    } catch (err) {
+      if (reasonError === null) await unlinkQuietly(reasonFile);
+      if (isMissing(err)) return 'gone';
+      this.problems.report(
+        'unreadable',
+        source,
+        `${source} cannot be ${what} (${reason}) and could not be moved to corrupt/ (${describeCondition(err)}); it is skipped and left in place`,
+        toStoreError(this.layout.root, 'quarantine', err),
+      );
+      return 'stuck';
+    }
+    // If this fsync fails, a crash may undo the move, and the entry is simply found again.
+    await this.syncer.syncAll([this.layout.corrupt, dirname(source)]).catch(() => undefined);
+    const noReason =
+      reasonError === null
+        ? ''
+        : `; its .reason file could not be written (${describeCondition(reasonError)}), so this report is the only record of why`;
+    this.problems.report(
+      'quarantined',
+      target,
+      `${source} cannot be ${what} (${reason}); moved to ${target}${noReason}`,
+    );
+    return 'moved';
   }
 
   async listCorrupt(): Promise<CorruptFile[]> {
-    const names = await readdir(this.layout.corrupt);
+    const names = await fsOps.readdir(this.layout.corrupt);
     const out: CorruptFile[] = [];
     for (const n of names.filter((n) => !n.endsWith('.reason')).sort()) {
-      const reason = await readFile(join(this.layout.corrupt, `${n}.reason`), 'utf8').catch(() => '(no reason recorded)');
+      const reason = await readFile(join(this.layout.corrupt, `${n}.reason`), 'utf8').catch(
+        () => '(no reason recorded: the .reason file could not be written; see the problem reported when it was moved)',
+      );
       out.push({ file: join(this.layout.corrupt, n), reason: reason.trim() });
     }
     return out;
@@ -187,20 +382,15 @@ export class StoreContext {
   }
 
   onJobsAvailable(listener: (queue: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
   }
 
   notify(queues: Iterable<string>): void {
-    for (const listener of this.listeners) {
-      for (const q of queues) {
-        try {
-          listener(q);
-        } catch {
-          // A listener's failure is its own: the write it reports on has already happened.
-        }
-      }
-    }
+    this.listeners.notify(queues);
   }
 
   async close(): Promise<void> {

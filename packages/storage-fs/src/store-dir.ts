@@ -4,10 +4,18 @@ import { dirname } from 'node:path';
 import { StoreSetupError } from '@oddjob/core';
 import { errnoCode, isMissing, unlinkQuietly, writeTemp } from './durable.js';
 import { Layout, MARKER_FILE } from './layout.js';
+import { upgradeLayout } from './upgrade.js';
 
-/** The layout version this code reads and writes. A store made by a newer one is refused. */
-export const STORE_VERSION = 1;
+/**
+ * The layout version this code reads and writes. A store made by a newer one is refused; one of
+ * layout 1 or 2 is upgraded when opened (upgrade.ts).
+ */
+export const STORE_VERSION = 3;
 const FORMAT = 'oddjob-fs';
+
+function markerText(version: number): string {
+  return JSON.stringify({ format: FORMAT, version }) + '\n';
+}
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -36,11 +44,11 @@ export async function createStoreDir(dir: string): Promise<void> {
     );
   }
   await writable(dir);
-  for (const d of [layout.tmp, layout.queues, layout.unique, layout.schedules, layout.corrupt]) await mkdir(d, { recursive: true });
+  for (const d of layout.topDirs) await mkdir(d, { recursive: true });
   await fsyncDir(dir);
   // The marker goes in last and by link, so a concurrent create by another process cannot write a
   // second one, and a crash before this point leaves an empty-looking directory, not a half store.
-  const tmp = await writeTemp(layout.tmp, JSON.stringify({ format: FORMAT, version: STORE_VERSION }) + '\n');
+  const tmp = await writeTemp(layout.tmp, markerText(STORE_VERSION));
   try {
     await link(tmp, layout.marker);
   } catch (err) {
@@ -56,7 +64,10 @@ async function writable(dir: string): Promise<void> {
   try {
     await access(dir, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch (err) {
-    throw new StoreSetupError(`store directory ${dir} is not readable and writable by this process (${errnoCode(err)})`, { cause: err });
+    throw new StoreSetupError(
+      `store directory ${dir} is not readable and writable by this process (${errnoCode(err)})`,
+      { cause: err },
+    );
   }
 }
 
@@ -68,7 +79,9 @@ export async function verifyStoreDir(dir: string): Promise<void> {
     info = await stat(dir);
   } catch (err) {
     if (isMissing(err)) {
-      throw new StoreSetupError(`store directory ${dir} does not exist; create it with FileJobStore.create(dir) or pass create: true`);
+      throw new StoreSetupError(
+        `store directory ${dir} does not exist; create it with FileJobStore.create(dir) or pass create: true`,
+      );
     }
     throw new StoreSetupError(`cannot read store directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
@@ -90,7 +103,12 @@ export async function verifyStoreDir(dir: string): Promise<void> {
   } catch {
     throw new StoreSetupError(`${layout.marker} is not valid JSON; this directory is not a usable OddJob store`);
   }
-  if (marker.format !== FORMAT || typeof marker.version !== 'number') {
+  if (
+    marker.format !== FORMAT ||
+    typeof marker.version !== 'number' ||
+    !Number.isInteger(marker.version) ||
+    marker.version < 1
+  ) {
     throw new StoreSetupError(`${layout.marker} does not describe an OddJob file store`);
   }
   if (marker.version > STORE_VERSION) {
@@ -99,11 +117,21 @@ export async function verifyStoreDir(dir: string): Promise<void> {
     );
   }
   await writable(dir);
-  for (const d of [layout.tmp, layout.queues, layout.unique, layout.schedules, layout.corrupt]) {
+  if (marker.version < STORE_VERSION) {
+    await upgradeLayout(layout, marker.version, STORE_VERSION, markerText).catch((err: unknown) => {
+      throw new StoreSetupError(
+        `cannot upgrade ${dir} from layout ${String(marker.version)} to ${STORE_VERSION} (${(err as Error).message}); nothing is lost: opening it again finishes the upgrade`,
+        { cause: err },
+      );
+    });
+  }
+  for (const d of layout.topDirs) {
     try {
       await access(d, constants.W_OK);
     } catch (err) {
-      throw new StoreSetupError(`${d} is missing or not writable (${errnoCode(err)}); the store at ${dir} is damaged`, { cause: err });
+      throw new StoreSetupError(`${d} is missing or not writable (${errnoCode(err)}); the store at ${dir} is damaged`, {
+        cause: err,
+      });
     }
   }
 }

@@ -14,12 +14,20 @@ import { appendFileSync, existsSync } from 'node:fs';
 import { StoreSetupError } from '@oddjob/core';
 import { FileJobStore, FileJobQueueAdder } from '../src/index.js';
 
-async function claim(dir: string, out: string, owner: string, leaseMs: number, batch: number, stopMarker?: string, offsetMs = 0): Promise<void> {
+async function claim(
+  dir: string,
+  out: string,
+  owner: string,
+  leaseMs: number,
+  batch: number,
+  stopMarker?: string,
+  offsetMs = 0,
+): Promise<void> {
   const clock = { now: () => new Date(Date.now() + offsetMs) };
   const store = await FileJobStore.open({ dir, retention: false, clock });
   for (;;) {
     const stopRequested = stopMarker === undefined || existsSync(stopMarker);
-    const jobs = await store.getJobs({ queues: ['mp'], limit: batch, owner, leaseMs });
+    const jobs = await store.claimJobs({ queues: ['mp'], limit: batch, owner, leaseMs });
     if (jobs.length === 0) {
       if (stopRequested) break;
       await new Promise((r) => setTimeout(r, 5));
@@ -28,7 +36,9 @@ async function claim(dir: string, out: string, owner: string, leaseMs: number, b
     // "Executing" a job is recording that it ran; it happens before the outcome is stored, as in a
     // real executor, so a crash between the two is an execution whose result was never recorded.
     appendFileSync(out, jobs.map((j) => j.id + '\n').join(''));
-    const results = await store.recordOutcomes(jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })));
+    const results = await store.recordOutcomes(
+      jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })),
+    );
     const lost = results.filter((r) => r !== 'ok').length;
     if (lost > 0) throw new Error(`${owner}: ${lost} completions refused though no lease can have expired`);
   }
@@ -41,7 +51,10 @@ async function produce(dir: string, count: number, keyPrefix: string, reverse: b
   const order = Array.from({ length: count }, (_, i) => (reverse ? count - 1 - i : i));
   for (let i = 0; i < order.length; i += 50) {
     await adder.addJobs(
-      order.slice(i, i + 50).map((n) => ({ call: { target: 't', method: 'run', args: [n] }, options: { queue: 'mp', uniqueKey: `${keyPrefix}${n}` } })),
+      order.slice(i, i + 50).map((n) => ({
+        call: { target: 't', method: 'run', args: [n] },
+        options: { queue: 'mp', uniqueKey: `${keyPrefix}${n}` },
+      })),
     );
   }
   await store.close();
@@ -60,11 +73,19 @@ async function openOnly(dir: string): Promise<void> {
 const [mode, ...args] = process.argv.slice(2);
 const run =
   mode === 'claim'
-    ? claim(args[0]!, args[1]!, args[2]!, Number(args[3]), Number(args[4]), args[5] === '-' ? undefined : args[5], Number(args[6] ?? 0))
+    ? claim(
+        args[0],
+        args[1],
+        args[2],
+        Number(args[3]),
+        Number(args[4]),
+        args[5] === '-' ? undefined : args[5],
+        Number(args[6] ?? 0),
+      )
     : mode === 'produce'
-      ? produce(args[0]!, Number(args[1]), args[2]!, args[3] === '1')
+      ? produce(args[0], Number(args[1]), args[2], args[3] === '1')
       : mode === 'open'
-        ? openOnly(args[0]!)
+        ? openOnly(args[0])
         : Promise.reject(new Error(`unknown mode ${mode}`));
 run.catch((err: unknown) => {
   console.error(err);

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FileJobQueueAdder, type FileJobStore } from '../src/index.js';
-import { freshStore, jobFiles, removeDir } from './helpers.js';
+import { discardStore, freshStore, jobFiles, removeDir } from './helpers.js';
 import { startChild, type Child } from './processes.js';
 
 describe('fs store: several processes on one directory', function () {
@@ -16,8 +16,7 @@ describe('fs store: several processes on one directory', function () {
   });
   afterEach(async function () {
     for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-    await store.close();
-    await removeDir(dir);
+    await discardStore({ store, dir });
   });
 
   it('3 claimers and 2 racing producers: 5,000 jobs, each executed exactly once, unique keys kept across processes', async function () {
@@ -27,7 +26,12 @@ describe('fs store: several processes on one directory', function () {
     const upfront: string[] = [];
     for (let i = 0; i < 2500; i += 250) {
       upfront.push(
-        ...(await adder.addJobs(Array.from({ length: 250 }, (_, k) => ({ call: { target: 't', method: 'run', args: [i + k] }, options: { queue: 'mp' } })))),
+        ...(await adder.addJobs(
+          Array.from({ length: 250 }, (_, k) => ({
+            call: { target: 't', method: 'run', args: [i + k] },
+            options: { queue: 'mp' },
+          })),
+        )),
       );
     }
     const stop = join(dir, '..', `${dir.split('/').pop()}-stop`);
@@ -37,14 +41,19 @@ describe('fs store: several processes on one directory', function () {
       // A lease of an hour: no lease can expire during the test, so any double execution is a bug.
       children.push(startChild(['claim', dir, out, `claimer-${i}`, '3600000', '20', stop]));
     }
-    const producers = [startChild(['produce', dir, '2500', 'key-', '0']), startChild(['produce', dir, '2500', 'key-', '1'])];
+    const producers = [
+      startChild(['produce', dir, '2500', 'key-', '0']),
+      startChild(['produce', dir, '2500', 'key-', '1']),
+    ];
     children.push(...producers);
     for (const p of producers) expect(await p.exited, p.stderr()).to.equal(0);
     await writeFile(stop, '');
     for (const c of children) expect(await c.exited, c.stderr()).to.equal(0);
     await removeDir(stop);
 
-    const executed = (await Promise.all(outs.map((o) => readFile(o, 'utf8')))).flatMap((t) => t.split('\n').filter(Boolean));
+    const executed = (await Promise.all(outs.map((o) => readFile(o, 'utf8')))).flatMap((t) =>
+      t.split('\n').filter(Boolean),
+    );
     const done = await store.listJobs({ status: 'done', limit: 10_000 });
     expect(done).to.have.length(5000);
     expect(new Set(executed).size, 'some job ran twice').to.equal(executed.length);
@@ -62,7 +71,14 @@ describe('fs store: several processes on one directory', function () {
     const adder = new FileJobQueueAdder(store);
     const ids: string[] = [];
     for (let i = 0; i < 2000; i += 250) {
-      ids.push(...(await adder.addJobs(Array.from({ length: 250 }, (_, k) => ({ call: { target: 't', method: 'run', args: [i + k] }, options: { queue: 'mp' } })))));
+      ids.push(
+        ...(await adder.addJobs(
+          Array.from({ length: 250 }, (_, k) => ({
+            call: { target: 't', method: 'run', args: [i + k] },
+            options: { queue: 'mp' },
+          })),
+        )),
+      );
     }
     const out = join(dir, 'executed-victim.txt');
     await writeFile(out, '');
@@ -81,10 +97,14 @@ describe('fs store: several processes on one directory', function () {
     // Two survivors whose clocks are past every lease the victim held take over at once: they race
     // for the same expired leases, and only one rename of each can win.
     const survivorOuts = [0, 1].map((i) => join(dir, `executed-survivor-${i}.txt`));
-    const survivors = survivorOuts.map((out, i) => startChild(['claim', dir, out, `survivor-${i}`, '60000', '10', '-', '3600000']));
+    const survivors = survivorOuts.map((out, i) =>
+      startChild(['claim', dir, out, `survivor-${i}`, '60000', '10', '-', '3600000']),
+    );
     children.push(...survivors);
     for (const s of survivors) expect(await s.exited, s.stderr()).to.equal(0);
-    const survivorRan = (await Promise.all(survivorOuts.map((o) => readFile(o, 'utf8').catch(() => '')))).flatMap((t) => t.split('\n').filter(Boolean));
+    const survivorRan = (await Promise.all(survivorOuts.map((o) => readFile(o, 'utf8').catch(() => '')))).flatMap((t) =>
+      t.split('\n').filter(Boolean),
+    );
     expect(new Set(survivorRan).size, 'two survivors ran one job').to.equal(survivorRan.length);
 
     const victimRan = (await readFile(out, 'utf8')).split('\n').filter(Boolean);

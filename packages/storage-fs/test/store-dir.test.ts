@@ -1,19 +1,24 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StoreSetupError } from '@oddjob/core';
+import { StoreSetupError, type NewJob } from '@oddjob/core';
 import { expect } from 'chai';
 import { FileJobStore } from '../src/index.js';
-import { removeDir, tempDir } from './helpers.js';
+import { rejection, removeDir, tempDir } from './helpers.js';
 import { startChild } from './processes.js';
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+/** A job row as insertJobs takes it; the id is all these tests vary. */
+const jobRow = (id: string): NewJob => ({
+  id,
+  queue: 'q',
+  target: 't',
+  method: 'm',
+  args: '[]',
+  runAt: null,
+  retry: { maxAttempts: 1, backoff: { kind: 'fixed', delayMs: 0 } },
+  metadata: {},
+  uniqueKey: null,
+  pinnedHost: null,
+});
 
 describe('fs store: opening a directory', function () {
   let base: string;
@@ -69,12 +74,10 @@ describe('fs store: opening a directory', function () {
   it('creates a store with create: true (parents included), explicitly, and reopens it', async function () {
     const dir = join(base, 'a', 'b');
     const s1 = await FileJobStore.open({ dir, create: true });
-    const [id] = await s1.insertJobs([
-      { id: 'job-1', queue: 'q', target: 't', method: 'm', args: '[]', runAt: null, retry: { maxAttempts: 1, backoff: { kind: 'fixed', delayMs: 0 } }, metadata: {}, uniqueKey: null },
-    ]);
+    const [id] = await s1.insertJobs([jobRow('job-1')]);
     await s1.close();
     const s2 = await FileJobStore.open({ dir });
-    expect((await s2.getJob(id!))?.status).to.equal('new');
+    expect((await s2.getJob(id))?.status).to.equal('new');
     await s2.close();
     await mkdir(join(base, 'empty'));
     await FileJobStore.create(join(base, 'empty'));
@@ -89,9 +92,7 @@ describe('fs store: opening a directory', function () {
 
   it('rejects job ids that cannot be part of a file name, naming the option', async function () {
     const store = await FileJobStore.open({ dir: join(base, 's'), create: true });
-    const err = await rejection(
-      store.insertJobs([{ id: '../x', queue: 'q', target: 't', method: 'm', args: '[]', runAt: null, retry: { maxAttempts: 1, backoff: { kind: 'fixed', delayMs: 0 } }, metadata: {}, uniqueKey: null }]),
-    );
+    const err = await rejection(store.insertJobs([jobRow('../x')]));
     expect(err.message).to.include('"id"');
     await store.close();
   });

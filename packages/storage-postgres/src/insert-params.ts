@@ -49,14 +49,16 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
     }
     const retry = JSON.stringify(j.retry);
     // JSON of an array of the shape's fields: a key no two different shapes can share.
-    const key = JSON.stringify([j.queue, j.target, j.method, retry, metadata]);
+    // The pin is part of the shape: a batch pinned to one host (the usual case) is still one shape.
+    const pin = j.pinnedHost ?? null;
+    const key = JSON.stringify([j.queue, j.target, j.method, retry, metadata, pin]);
     let n = shapeNumbers.get(key);
     if (n === undefined) {
       n = shapes.length + 1;
       shapeNumbers.set(key, n);
       shapes.push(
         `{"n":${n},"queue":${JSON.stringify(j.queue)},"target":${JSON.stringify(j.target)},"method":${JSON.stringify(j.method)},` +
-          `"max_attempts":${JSON.stringify(j.retry.maxAttempts)},"retry":${retry},"metadata":${metadata}}`,
+          `"max_attempts":${JSON.stringify(j.retry.maxAttempts)},"retry":${retry},"metadata":${metadata},"pinned_host":${JSON.stringify(pin)}}`,
       );
     }
     shapeOfJob.push(n);
@@ -64,7 +66,8 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
     args.push(j.args);
     if (j.runAt === null) runAt.push('');
     else {
-      if (!(j.runAt instanceof Date) || Number.isNaN(j.runAt.getTime())) throw new JobArgumentError(name(i, 'runAt'), 'must be a valid Date or null');
+      if (!(j.runAt instanceof Date) || Number.isNaN(j.runAt.getTime()))
+        throw new JobArgumentError(name(i, 'runAt'), 'must be a valid Date or null');
       runAt.push(String(j.runAt.getTime()));
       anyRunAt = true;
     }

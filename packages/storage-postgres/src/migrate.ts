@@ -1,10 +1,10 @@
-import { StoreSetupError } from '@oddjob/core';
+import { StoreSetupError, withInfraRetry } from '@oddjob/core';
 import type { Pool, PoolClient } from 'pg';
 import pg from 'pg';
-import { DatabaseUnavailableError, describeFailure } from './errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations/index.js';
 import { validateSchemaName } from './options.js';
-import { isTransientError, transientDelayMs, type ResolvedTransientRetry } from './transient.js';
+import { failureOf } from './db.js';
+import { DEFAULT_TRANSIENT_RETRY, isTransientError, type ResolvedTransientRetry } from './transient.js';
 
 /**
  * First key of the two-key advisory lock taken while migrating (the second is the schema name's
@@ -21,13 +21,14 @@ export interface MigrationResult {
 }
 
 async function currentVersion(client: PoolClient, schema: string): Promise<number | null> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AS exists`,
-    [`${pg.escapeIdentifier(schema)}.migrations`],
+  const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [
+    `${pg.escapeIdentifier(schema)}.migrations`,
+  ]);
+  if (!rows[0].exists) return null;
+  const v = await client.query<{ v: number }>(
+    `SELECT coalesce(max(version), 0)::int AS v FROM ${pg.escapeIdentifier(schema)}.migrations`,
   );
-  if (!rows[0]!.exists) return null;
-  const v = await client.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${pg.escapeIdentifier(schema)}.migrations`);
-  return v.rows[0]!.v;
+  return v.rows[0].v;
 }
 
 function newerSchemaError(schema: string, version: number): StoreSetupError {
@@ -44,7 +45,11 @@ function newerSchemaError(schema: string, version: number): StoreSetupError {
  * `<schema>.migrations` records each applied version. A schema newer than this code is refused,
  * untouched.
  */
-export async function migrate(pool: Pool, schemaName: string, retry?: ResolvedTransientRetry): Promise<MigrationResult> {
+export async function migrate(
+  pool: Pool,
+  schemaName: string,
+  retry?: ResolvedTransientRetry,
+): Promise<MigrationResult> {
   const schema = validateSchemaName(schemaName);
   return withTransientRetry('migrate', schema, retry, async () => {
     const client = await pool.connect();
@@ -86,7 +91,11 @@ export async function migrate(pool: Pool, schemaName: string, retry?: ResolvedTr
  * Checks, without changing anything, that `schema` is exactly at the version this code expects
  * (for stores opened with `migrate: false`, where a separate deploy step runs migrations).
  */
-export async function checkSchemaVersion(pool: Pool, schemaName: string, retry?: ResolvedTransientRetry): Promise<number> {
+export async function checkSchemaVersion(
+  pool: Pool,
+  schemaName: string,
+  retry?: ResolvedTransientRetry,
+): Promise<number> {
   const schema = validateSchemaName(schemaName);
   return withTransientRetry('check schema version', schema, retry, async () => {
     const client = await pool.connect();
@@ -94,11 +103,15 @@ export async function checkSchemaVersion(pool: Pool, schemaName: string, retry?:
     try {
       const version = await currentVersion(client, schema);
       if (version === null || version === 0) {
-        throw new StoreSetupError(`schema "${schema}" has no OddJob tables; run migrate() or open the store with migrate: true`);
+        throw new StoreSetupError(
+          `schema "${schema}" has no OddJob tables; run migrate() or open the store with migrate: true`,
+        );
       }
       if (version > LATEST_SCHEMA_VERSION) throw newerSchemaError(schema, version);
       if (version < LATEST_SCHEMA_VERSION) {
-        throw new StoreSetupError(`schema "${schema}" is at version ${version}, this code needs ${LATEST_SCHEMA_VERSION}; run migrate()`);
+        throw new StoreSetupError(
+          `schema "${schema}" is at version ${version}, this code needs ${LATEST_SCHEMA_VERSION}; run migrate()`,
+        );
       }
       return version;
     } catch (err) {
@@ -110,21 +123,19 @@ export async function checkSchemaVersion(pool: Pool, schemaName: string, retry?:
   });
 }
 
-async function withTransientRetry<T>(
+function withTransientRetry<T>(
   operation: string,
   schema: string,
   retry: ResolvedTransientRetry | undefined,
   body: () => Promise<T>,
 ): Promise<T> {
-  const bounds = retry ?? { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 2000 };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await body();
-    } catch (err) {
-      if (err instanceof StoreSetupError) throw err;
-      if (!isTransientError(err)) throw describeFailure(operation, schema, err);
-      if (attempt >= bounds.maxAttempts) throw new DatabaseUnavailableError(operation, attempt, err);
-      await new Promise((r) => setTimeout(r, transientDelayMs(bounds, attempt)));
-    }
-  }
+  return withInfraRetry(
+    retry ?? DEFAULT_TRANSIENT_RETRY,
+    (err) => !(err instanceof StoreSetupError) && isTransientError(err),
+    body,
+    {
+      // A StoreSetupError (a newer schema, a foreign table) is already the answer: it passes as it is.
+      fail: (f) => (f.error instanceof StoreSetupError ? f.error : failureOf(operation, schema, f)),
+    },
+  );
 }

@@ -1,21 +1,10 @@
 import type { Clock } from '@oddjob/core';
-import { InvalidOptionError } from '@oddjob/core';
+import { InvalidOptionError, type MigrationMode, type RetentionOptions } from '@oddjob/core';
+export { resolveRetention } from '@oddjob/core';
 import type { Pool, PoolConfig } from 'pg';
-import type { ResolvedTransientRetry, TransientRetryOptions } from './transient.js';
+import { DEFAULT_TRANSIENT_RETRY, type ResolvedTransientRetry, type TransientRetryOptions } from './transient.js';
 
-/** How long finished jobs are kept before `purgeExpired()` (or its timer) deletes them. */
-export interface RetentionOptions {
-  /** Keep `done` jobs this long after they finished (ms). Unset: kept until purged by hand. */
-  doneMs?: number;
-  /** Keep `failed` jobs this long (ms). Unset: kept until purged by hand (they are evidence). */
-  failedMs?: number;
-  /** Keep `cancelled` jobs this long (ms). */
-  cancelledMs?: number;
-  /** Run `purgeExpired()` this often in the background (ms). Unset: only when called. */
-  intervalMs?: number;
-  /** Rows deleted per statement, so a large purge never holds many row locks at once (default 5000). */
-  batchSize?: number;
-}
+export type { RetentionOptions } from '@oddjob/core';
 
 export interface PostgresStoreOptions {
   /** A connection string (`postgres://user@host:5432/db`), a pg pool config, or a pool you own. */
@@ -31,7 +20,12 @@ export interface PostgresStoreOptions {
    * so that executors on hosts with skewed clocks still agree.
    */
   clock?: Clock;
-  /** Apply pending migrations when the store opens (default true). False: only check the version. */
+  /**
+   * On open: 'apply' (default) applies pending migrations under the advisory lock; 'verify' only
+   * checks the schema version. The same option as on every store.
+   */
+  migrations?: MigrationMode;
+  /** @deprecated Use `migrations: 'apply' | 'verify'` (`migrate: false` is `migrations: 'verify'`). */
   migrate?: boolean;
   /** Send NOTIFY on enqueue and LISTEN for it in `onJobsAvailable` (default true). */
   notify?: boolean;
@@ -44,7 +38,9 @@ export interface PostgresStoreOptions {
    * Failed and cancelled jobs are always kept.
    */
   deleteDoneJobs?: boolean;
-  /** Infrastructure retries for transient database errors (not job retries). */
+  /** Infrastructure retries for transient database errors (not job retries). The same option as on every store. */
+  retry?: TransientRetryOptions;
+  /** @deprecated Use `retry` (same fields); used only when `retry` is not given. */
   transientRetry?: TransientRetryOptions;
   /** Told about errors in background work (the LISTEN connection, retention); default console.warn. */
   onBackgroundError?: (err: Error) => void;
@@ -60,7 +56,8 @@ export function validateSchemaName(schema: unknown): string {
       `"${String(schema)}" must be lower-case letters, digits or "_", start with a letter or "_", at most 48 characters`,
     );
   }
-  if (schema.startsWith('pg_')) throw new InvalidOptionError('schema', `"${schema}": names starting with pg_ are reserved by PostgreSQL`);
+  if (schema.startsWith('pg_'))
+    throw new InvalidOptionError('schema', `"${schema}": names starting with pg_ are reserved by PostgreSQL`);
   return schema;
 }
 
@@ -71,27 +68,13 @@ function positiveMs(option: string, value: unknown): number {
   return value;
 }
 
-export function resolveRetention(r: RetentionOptions | undefined): Required<Pick<RetentionOptions, 'batchSize'>> & RetentionOptions {
-  const out: RetentionOptions & { batchSize: number } = { batchSize: 5000 };
-  if (r === undefined) return out;
-  if (r === null || typeof r !== 'object') throw new InvalidOptionError('retention', 'must be an object');
-  if (r.doneMs !== undefined) out.doneMs = positiveMs('retention.doneMs', r.doneMs);
-  if (r.failedMs !== undefined) out.failedMs = positiveMs('retention.failedMs', r.failedMs);
-  if (r.cancelledMs !== undefined) out.cancelledMs = positiveMs('retention.cancelledMs', r.cancelledMs);
-  if (r.intervalMs !== undefined) out.intervalMs = positiveMs('retention.intervalMs', r.intervalMs);
-  if (r.batchSize !== undefined) {
-    if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new InvalidOptionError('retention.batchSize', 'must be an integer >= 1');
-    out.batchSize = r.batchSize;
-  }
-  return out;
-}
-
 export function resolveTransientRetry(t: TransientRetryOptions | undefined): ResolvedTransientRetry {
-  const out = { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 2000, ...(t ?? {}) };
+  const out: ResolvedTransientRetry = { ...DEFAULT_TRANSIENT_RETRY, ...(t ?? {}) };
   if (!Number.isInteger(out.maxAttempts) || out.maxAttempts < 1) {
     throw new InvalidOptionError('transientRetry.maxAttempts', 'must be an integer >= 1');
   }
   positiveMs('transientRetry.baseDelayMs', out.baseDelayMs);
   positiveMs('transientRetry.maxDelayMs', out.maxDelayMs);
+  if (out.deadlineMs !== undefined) positiveMs('transientRetry.deadlineMs', out.deadlineMs);
   return out;
 }

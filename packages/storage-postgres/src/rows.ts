@@ -1,4 +1,21 @@
-import type { ClaimedJob, JobError, JobMetadata, JobProgress, JobRecord, JobStatus, MisfirePolicy, RetryPolicy, ScheduleRecord } from '@oddjob/core';
+import type {
+  ClaimedJob,
+  ExecutorEntry,
+  ExecutorQueue,
+  ExecutorState,
+  JobError,
+  JobMetadata,
+  JobProgress,
+  JobRecord,
+  JobRun,
+  JobStatus,
+  LogLevel,
+  MisfirePolicy,
+  RetryPolicy,
+  RunState,
+  ScheduleRecord,
+  StoredLogLine,
+} from '@oddjob/core';
 
 /** A `jobs` row as pg parses it (timestamptz → Date, jsonb → value, uuid → string). */
 export interface JobRow {
@@ -22,6 +39,12 @@ export interface JobRow {
   created_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  progress_message: string | null;
+  result: string | null;
+  started_at: Date | null;
+  executor_id: string | null;
+  host: string | null;
+  pinned_host: string | null;
 }
 
 /**
@@ -29,7 +52,11 @@ export interface JobRow {
  * their last token in the table (see record-outcomes.ts) but do not show it.
  */
 export function toJobRecord(row: JobRow): JobRecord {
-  const leased = row.status === 'processing' && row.lease_token !== null && row.lease_owner !== null && row.lease_expires_at !== null;
+  const leased =
+    row.status === 'processing' &&
+    row.lease_token !== null &&
+    row.lease_owner !== null &&
+    row.lease_expires_at !== null;
   return {
     id: row.id,
     queue: row.queue,
@@ -48,6 +75,12 @@ export function toJobRecord(row: JobRow): JobRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
+    progressMessage: row.progress_message,
+    result: row.result,
+    startedAt: row.started_at,
+    executorId: row.executor_id,
+    host: row.host,
+    pinnedHost: row.pinned_host,
   };
 }
 
@@ -55,8 +88,13 @@ export function toJobRecord(row: JobRow): JobRecord {
  * A claimed job from one row of the claim's RETURNING list (CLAIMED_COLUMNS in sql/claim.ts), read
  * as raw text: numbers and JSON are parsed here, cheaper than pg's generic per-type parsers.
  */
-export function toClaimedJob(row: readonly (string | null)[], owner: string, token: string): ClaimedJob {
-  const expiresAt = new Date(Number(row[14]));
+export function toClaimedJob(
+  row: readonly (string | null)[],
+  owner: string,
+  token: string,
+  host: string | null,
+): ClaimedJob {
+  const now = new Date(Number(row[12]));
   return {
     id: row[0]!,
     queue: row[1]!,
@@ -68,12 +106,18 @@ export function toClaimedJob(row: readonly (string | null)[], owner: string, tok
     attempts: Number(row[6]),
     retry: retryPolicy(row[7]!),
     lastError: row[8] === null ? null : (JSON.parse(row[8]) as JobError),
-    lease: { owner, token, expiresAt },
-    progress: row[9] === null ? null : (JSON.parse(row[9]) as JobProgress),
-    metadata: row[10] === '{}' ? {} : (JSON.parse(row[10]!) as JobMetadata),
-    uniqueKey: row[11],
-    createdAt: new Date(Number(row[12])),
-    updatedAt: new Date(Number(row[13])),
+    lease: { owner, token, expiresAt: new Date(Number(row[13])) },
+    progress: null,
+    progressMessage: null,
+    result: null,
+    startedAt: now,
+    executorId: owner,
+    host,
+    metadata: row[9] === '{}' ? {} : (JSON.parse(row[9]!) as JobMetadata),
+    uniqueKey: row[10],
+    pinnedHost: row[14],
+    createdAt: new Date(Number(row[11])),
+    updatedAt: new Date(now),
     finishedAt: null,
   };
 }
@@ -102,6 +146,101 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * A stored run as the job_runs statement sends it (sql/admin.ts): one element of a JSON array, times
+ * as epoch milliseconds. `state` is CHECKed in the table to the ended RunStates.
+ */
+export interface RunJson {
+  attempt: number;
+  executorId: string;
+  host: string | null;
+  startedAt: number;
+  finishedAt: number;
+  state: Exclude<RunState, 'running'>;
+  error: JobError | null;
+  progress: JobProgress | null;
+  progressMessage: string | null;
+}
+
+/** A `jobs` row with its stored runs (the job_runs statement). */
+export interface JobRunsRow extends JobRow {
+  runs: RunJson[] | null;
+}
+
+export function toJobRun(jobId: string, run: RunJson): JobRun {
+  return {
+    jobId,
+    attempt: run.attempt,
+    executorId: run.executorId,
+    host: run.host,
+    startedAt: new Date(run.startedAt),
+    finishedAt: new Date(run.finishedAt),
+    state: run.state,
+    error: run.error,
+    durationMs: Math.max(0, run.finishedAt - run.startedAt),
+    progress: run.progress,
+    progressMessage: run.progressMessage,
+    // Filled in from the job's pin by core's withDerivedRun: a takeover is not a stored column.
+    takeover: null,
+  };
+}
+
+/**
+ * A `job_logs` row. `seq` is a bigint, which pg hands over as text; it is read as a number (exact up
+ * to 2^53, i.e. nine thousand million million lines).
+ */
+export interface LogRow {
+  seq: string;
+  job_id: string;
+  attempt: number;
+  at: Date;
+  level: LogLevel;
+  message: string;
+}
+
+export function toStoredLogLine(row: LogRow): StoredLogLine {
+  return {
+    jobId: row.job_id,
+    attempt: row.attempt,
+    seq: Number(row.seq),
+    at: row.at,
+    level: row.level,
+    message: row.message,
+  };
+}
+
+/** An `executors` row with the listing's computed `stale` flag. */
+export interface ExecutorRow {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  queues: ExecutorQueue[];
+  started_at: Date;
+  state: ExecutorState;
+  heartbeat_at: Date;
+  stale: boolean;
+}
+
+export function toExecutorEntry(row: ExecutorRow): ExecutorEntry {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    version: row.version,
+    // Hand-edited JSON must not break the whole listing: anything but a list of queues reads as none.
+    queues: Array.isArray(row.queues)
+      ? row.queues
+          .filter((q) => typeof q === 'object' && q !== null)
+          .map((q) => ({ name: String(q.name), workers: Number(q.workers) }))
+      : [],
+    startedAt: row.started_at,
+    state: row.state,
+    heartbeatAt: row.heartbeat_at,
+    stale: row.stale,
+  };
 }
 
 export interface ScheduleRow {
@@ -174,7 +313,8 @@ const NUL_ESCAPE_GLOBAL = new RegExp(NUL_ESCAPE.source, 'g');
 export function jsonText(value: unknown, what: string): string {
   const text = JSON.stringify(value);
   if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON`);
-  if (NUL_ESCAPE.test(text)) throw new TypeError(`${what} contains the character U+0000, which PostgreSQL jsonb cannot store`);
+  if (NUL_ESCAPE.test(text))
+    throw new TypeError(`${what} contains the character U+0000, which PostgreSQL jsonb cannot store`);
   return text;
 }
 

@@ -1,14 +1,34 @@
 import {
+  byRunAtThenId,
+  checkClaimRequest,
+  checkExtendLeases,
+  checkProgress,
   InvalidOptionError,
-  leaseExpiredError,
+  leaseExpiredErrorParts,
+  leaseTakeoverError,
+  resolveMigrationMode,
+  waitForFinalJob,
+  type MigrationMode,
   systemClock,
   type ClaimedJob,
   type ClaimRequest,
   type Clock,
+  type ExecutorEntry,
+  type ExecutorInfo,
+  type IExecutorRegistry,
+  type JobRun,
+  type ListExecutorsOptions,
+  type LogAppend,
+  type LogFilter,
+  type RunFilter,
+  type StoredLogLine,
+  type WaitOptions,
   type FinalJobStatus,
   type IJobQueueAdmin,
   type IJobQueueManager,
   type IJobWriter,
+  type IAttemptedJobWriter,
+  type AttemptedJob,
   type IScheduleStore,
   type JobCount,
   type JobFilter,
@@ -17,7 +37,6 @@ import {
   type JobProgress,
   type JobRecord,
   type JobRegistry,
-  type JobStatus,
   type LeaseCheck,
   type NewJob,
   type PurgeFilter,
@@ -27,10 +46,15 @@ import { randomUUID } from 'node:crypto';
 import type { ClientBase, ClientConfig, Pool, PoolConfig } from 'pg';
 import pg from 'pg';
 import { PostgresJobQueueAdder } from './adder.js';
+import * as ops from './admin-ops.js';
+import * as executorOps from './executor-ops.js';
+import * as history from './history-ops.js';
+import { recordOutcomes, type OutcomeOps } from './outcome-ops.js';
 import { Database } from './db.js';
-import { insertParams } from './insert-params.js';
+import { insertJobs } from './insert-jobs.js';
+import { insertAttempted } from './insert-attempted.js';
 import { isUuid } from './uuid.js';
-import { PostgresStoreError } from './errors.js';
+import { backgroundError } from './errors.js';
 import { JobsAvailableListener } from './listener.js';
 import { checkSchemaVersion, migrate, type MigrationResult } from './migrate.js';
 import {
@@ -41,20 +65,27 @@ import {
   type PostgresStoreOptions,
   type RetentionOptions,
 } from './options.js';
-import { errorJson, jsonText, scheduleParams, toClaimedJob, toJobRecord, toScheduleRecord, type JobRow, type ScheduleRow } from './rows.js';
-import { buildStatements, channelName, type Statements } from './sql/index.js';
+import { Coalescer } from './coalesce.js';
+import { jsonText, toClaimedJob, toJobRecord, type JobRow } from './rows.js';
+import { buildStatements, channelName, finishedChannelName, type Statements } from './sql/index.js';
 import type { ResolvedTransientRetry } from './transient.js';
 
-const OUTCOME_KINDS: ReadonlySet<string> = new Set(['done', 'retry', 'failed', 'released']);
-const FINAL: ReadonlySet<string> = new Set(['done', 'failed', 'cancelled']);
-
 /** core's LeaseExpiredError, split around the owner so the claim statement can build it per row. */
-const LEASE_EXPIRED = (() => {
+const LEASE_EXPIRED = leaseExpiredErrorParts();
+
+/** core's takeover error (the run record of an attempt whose expired lease a claim took over), split the same way. */
+const LEASE_TAKEOVER = (() => {
   const mark = '\u0001owner\u0001';
-  const e = leaseExpiredError(mark);
-  const at = e.message.indexOf(mark);
-  return { name: e.name, before: e.message.slice(0, at), after: e.message.slice(at + mark.length) };
+  const { message } = leaseTakeoverError(mark);
+  const at = message.indexOf(mark);
+  return { before: message.slice(0, at), after: message.slice(at + mark.length) };
 })();
+
+/**
+ * How long waitForJob waits for the LISTEN connection before it relies on polling alone (the
+ * connection may be down; it wakes every waiter once it is back).
+ */
+const LISTEN_WAIT_MS = 2_000;
 
 /**
  * Connection option for pools the store makes itself. Every statement is prepared once per
@@ -72,12 +103,13 @@ function isPool(value: unknown): value is Pool {
   if (value instanceof pg.Pool) return true;
   // A pool from another copy of pg fails instanceof; recognise it by shape.
   const v = value as Partial<Pool> | null;
-  return typeof v === 'object' && v !== null && typeof v.connect === 'function' && typeof v.query === 'function' && 'totalCount' in v;
-}
-
-function orderByRunAtThenId(a: JobRecord, b: JobRecord): number {
-  const d = a.runAt.getTime() - b.runAt.getTime();
-  return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.connect === 'function' &&
+    typeof v.query === 'function' &&
+    'totalCount' in v
+  );
 }
 
 /**
@@ -88,7 +120,15 @@ function orderByRunAtThenId(a: JobRecord, b: JobRecord): number {
  * claim is fenced by the lease token, unique keys are arbitrated by a unique index. Any number of
  * stores in any number of processes may share one schema.
  */
-export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManager, IJobQueueAdmin, IScheduleStore {
+export class PostgresJobStore
+  implements
+    IJobWriter<ClientBase>,
+    IAttemptedJobWriter,
+    IJobQueueManager,
+    IJobQueueAdmin,
+    IScheduleStore,
+    IExecutorRegistry
+{
   readonly schema: string;
   /** The clock adders use for `delayMs`: the injected one, or the system clock. */
   readonly clock: Clock;
@@ -102,10 +142,22 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   private readonly listener: JobsAvailableListener;
   private readonly retention: RetentionOptions & { batchSize: number };
   private readonly transientRetry: ResolvedTransientRetry;
+  private readonly migrations: MigrationMode;
   private readonly onBackgroundError: (err: Error) => void;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRunning = false;
   private closed = false;
+  private readonly ops: ops.PgOps;
+  private readonly outcomeOps: OutcomeOps;
+  /** waitForJob's reads and marks, one statement per event-loop turn (see coalesce.ts). */
+  private readonly waitReads = new Coalescer<JobRow | null>(async (ids) => {
+    const rows = await this.db.run<JobRow>('get jobs', this.sql.getJobs, [ids]);
+    return new Map(rows.map((r) => [r.id, r]));
+  }, null);
+  private readonly waitMarks = new Coalescer<null>(async (ids) => {
+    await this.db.run('mark jobs waited', this.sql.markWaited, [ids]);
+    return new Map();
+  }, null);
 
   /**
    * Opens a store: makes (or adopts) the pool, applies pending migrations under the advisory lock
@@ -114,7 +166,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   static async open(options: PostgresStoreOptions): Promise<PostgresJobStore> {
     const store = new PostgresJobStore(options);
     try {
-      if (options.migrate === false) await checkSchemaVersion(store.pool, store.schema, store.transientRetry);
+      if (store.migrations === 'verify') await checkSchemaVersion(store.pool, store.schema, store.transientRetry);
       else await migrate(store.pool, store.schema, store.transientRetry);
     } catch (err) {
       await store.close();
@@ -130,7 +182,13 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     this.injectedClock = options.clock;
     this.clock = options.clock ?? systemClock;
     this.retention = resolveRetention(options.retention);
-    this.transientRetry = resolveTransientRetry(options.transientRetry);
+    this.transientRetry = resolveTransientRetry(options.retry ?? options.transientRetry);
+    this.migrations =
+      options.migrations !== undefined
+        ? resolveMigrationMode(options.migrations)
+        : options.migrate === false
+          ? 'verify'
+          : 'apply';
     this.notify = options.notify ?? true;
     this.deleteDoneJobs = options.deleteDoneJobs ?? false;
     if (typeof this.deleteDoneJobs !== 'boolean') throw new InvalidOptionError('deleteDoneJobs', 'must be a boolean');
@@ -155,11 +213,32 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     // pg emits 'error' on the pool when an idle connection dies (server restart, terminated backend);
     // unhandled, that event would crash the process. The next query simply gets a fresh connection.
     if (this.pool.listenerCount('error') === 0) {
-      this.pool.on('error', (err) => this.onBackgroundError(new Error(`idle connection lost: ${err.message}`, { cause: err })));
+      this.pool.on('error', (err) => this.onBackgroundError(backgroundError('pool', 'idle connection lost', err)));
     }
     this.db = new Database(this.pool, this.schema, this.transientRetry);
     this.sql = buildStatements(this.schema);
-    this.listener = new JobsAvailableListener(listenConfig, channelName(this.schema), this.onBackgroundError);
+    this.listener = new JobsAvailableListener(
+      listenConfig,
+      channelName(this.schema),
+      finishedChannelName(this.schema),
+      this.onBackgroundError,
+    );
+    this.ops = {
+      db: this.db,
+      sql: this.sql,
+      now: () => this.now(),
+      notify: this.notify,
+      retention: this.retention,
+      isClosed: () => this.closed,
+    };
+    this.outcomeOps = {
+      db: this.db,
+      sql: this.sql,
+      now: () => this.now(),
+      notify: this.notify,
+      deleteDoneJobs: this.deleteDoneJobs,
+      onBackgroundError: (err) => this.onBackgroundError(err),
+    };
   }
 
   /** An adder writing to this store; pass `{ tx: client }` to enqueue inside your transaction. */
@@ -175,59 +254,16 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
   // ---- writer ----
 
   insertJobs(jobs: readonly NewJob[], tx?: ClientBase): Promise<string[]> {
-    return this.insert(jobs, tx, 1);
+    return this.insert(jobs, tx);
   }
 
-  private async insert(jobs: readonly NewJob[], tx: ClientBase | undefined, round: number): Promise<string[]> {
-    if (!Array.isArray(jobs)) throw new InvalidOptionError('jobs', 'must be an array');
-    if (jobs.length === 0) return [];
-    const params = insertParams(jobs);
-    const run = (operation: string, stmt: keyof Statements, values: readonly unknown[]) =>
-      tx ? this.db.runOn(tx, operation, this.sql[stmt], values) : this.db.run(operation, this.sql[stmt], values);
+  private insert(jobs: readonly NewJob[], tx: ClientBase | undefined): Promise<string[]> {
+    return insertJobs(this.ops, jobs, tx);
+  }
 
-    const [answer] = (await run('insert jobs', 'insertJobs', [
-      this.now(),
-      params.shapes,
-      params.ids,
-      params.args,
-      params.shapeOfJob,
-      params.runAt,
-      params.uniqueKeys,
-      jobs.length,
-      this.notify,
-    ])) as { inserted: number; rows: string | null }[];
-    if (answer!.rows === null) return jobs.map((j) => j.id);
-    const inserted = (JSON.parse(answer!.rows) as [string, string | null][]).map(([id, unique_key]) => ({ id, unique_key }));
-    const answered = new Map<string, string>(); // job id -> id to answer
-    const keyHolders = new Map<string, string>();
-    for (const row of inserted) {
-      answered.set(row.id, row.id);
-      if (row.unique_key !== null) keyHolders.set(row.unique_key, row.id);
-    }
-    // Jobs the insert refused: a later job of the batch sharing a key with an inserted one answers
-    // that one's id; the rest (key held by a stored job, or id stored by an earlier try) are looked up.
-    const refused = jobs.filter((j) => !answered.has(j.id) && !(j.uniqueKey !== null && keyHolders.has(j.uniqueKey)));
-    if (refused.length > 0) {
-      const rows = (await run('look up unique-key holders', 'lookupHolders', [
-        refused.map((j) => j.id),
-        refused.flatMap((j) => (j.uniqueKey === null ? [] : [j.uniqueKey])),
-      ])) as { id: string; unique_key: string | null }[];
-      const stored = new Set(rows.map((r) => r.id));
-      for (const r of rows) if (r.unique_key !== null) keyHolders.set(r.unique_key, r.id);
-      const lost = refused.filter((j) => !stored.has(j.id) && !(j.uniqueKey !== null && keyHolders.has(j.uniqueKey)));
-      if (lost.length > 0) {
-        // The holder was purged between the two statements: its key is free again, so add these
-        // jobs after all. Each round needs a purge to race the enqueue again; a few are plenty.
-        if (round >= 5) {
-          const keys = lost.map((j) => j.uniqueKey).join(', ');
-          throw new PostgresStoreError('insert jobs', undefined, `unique keys ${keys} kept changing hands (purged while enqueued); enqueue again`, undefined);
-        }
-        const again = await this.insert(lost, tx, round + 1);
-        lost.forEach((j, i) => answered.set(j.id, again[i]!));
-      }
-      for (const j of refused) if (stored.has(j.id)) answered.set(j.id, j.id);
-    }
-    return jobs.map((j) => answered.get(j.id) ?? keyHolders.get(j.uniqueKey!)!);
+  /** Jobs whose attempt 1 already ran, stored as it left them, in one transaction (see insert-attempted.ts). */
+  insertAttempted(entries: readonly AttemptedJob[]): Promise<string[]> {
+    return insertAttempted(this.ops, entries);
   }
 
   // ---- manager ----
@@ -248,19 +284,9 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     return this.listener.whenListening();
   }
 
-  async getJobs(request: ClaimRequest): Promise<ClaimedJob[]> {
-    if (request === null || typeof request !== 'object') throw new InvalidOptionError('request', 'must be an object');
-    const { queues, limit, owner, leaseMs } = request;
-    if (!Number.isInteger(limit) || limit < 1) throw new InvalidOptionError('limit', `must be an integer >= 1, got ${String(limit)}`);
-    if (!Array.isArray(queues) || queues.some((q) => typeof q !== 'string')) {
-      throw new InvalidOptionError('queues', 'must be an array of queue names');
-    }
-    if (typeof owner !== 'string' || owner.length === 0) throw new InvalidOptionError('owner', 'must be a non-empty string');
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < 0) {
-      throw new InvalidOptionError('leaseMs', `must be a finite number >= 0, got ${String(leaseMs)}`);
-    }
-    if (queues.length === 0) return [];
-    const wanted = [...new Set(queues)];
+  async claimJobs(request: ClaimRequest): Promise<ClaimedJob[]> {
+    const { queues: wanted, limit, owner, leaseMs, host, takeoverAfterMs } = checkClaimRequest(request);
+    if (wanted.length === 0) return [];
     const claimed: ClaimedJob[] = [];
     // A claim that met spent jobs (lease expired, no attempt left) failed them and came back short
     // by as many: ask again for the rest, so a short answer still means the queues ran dry. Each
@@ -277,102 +303,27 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
         LEASE_EXPIRED.after,
         LEASE_EXPIRED.name,
         token,
+        host ?? null,
+        LEASE_TAKEOVER.before,
+        LEASE_TAKEOVER.after,
+        takeoverAfterMs,
       ]);
       let reaped = 0;
       for (const row of rows) {
         if (row[1] === null) reaped++;
-        else claimed.push(toClaimedJob(row, owner, token));
+        else claimed.push(toClaimedJob(row, owner, token, host ?? null));
       }
       if (reaped === 0 || claimed.length === limit) break;
     }
-    return claimed.sort(orderByRunAtThenId);
+    return claimed.sort(byRunAtThenId);
   }
 
-  async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
-    if (!Array.isArray(outcomes)) throw new InvalidOptionError('outcomes', 'must be an array');
-    outcomes.forEach((o, i) => {
-      if (o === null || typeof o !== 'object' || !OUTCOME_KINDS.has(o.kind)) {
-        throw new InvalidOptionError(`outcomes[${i}].kind`, `must be one of done, retry, failed, released`);
-      }
-      if (o.kind === 'retry' && (!(o.runAt instanceof Date) || Number.isNaN(o.runAt.getTime()))) {
-        throw new InvalidOptionError(`outcomes[${i}].runAt`, 'must be a valid Date');
-      }
-    });
-    const results: LeaseCheck[] = outcomes.map(() => 'lease-lost');
-    // Leases this store never issued (not UUID-shaped) cannot match: they stay lease-lost unsent.
-    let pending: number[] = [];
-    outcomes.forEach((o, i) => {
-      if (o.lease && isUuid(o.lease.jobId) && isUuid(o.lease.token)) {
-        pending.push(i);
-      }
-    });
-    const released = new Set<string>();
-    // One statement applies one outcome per job; a job named twice goes to a second round, which
-    // then sees the first round's write (as the memory store would, applying them in order).
-    while (pending.length > 0) {
-      const seen = new Set<string>();
-      const round: number[] = [];
-      const later: number[] = [];
-      for (const i of pending) {
-        const id = outcomes[i]!.lease.jobId;
-        if (seen.has(id)) later.push(i);
-        else {
-          seen.add(id);
-          round.push(i);
-        }
-      }
-      pending = later;
-      const allDone = round.every((i) => outcomes[i]!.kind === 'done');
-      const applied = allDone ? await this.recordDone(outcomes, round) : await this.recordMixed(outcomes, round, released);
-      for (const i of round) if (applied.has(outcomes[i]!.lease.jobId)) results[i] = 'ok';
-    }
-    if (released.size > 0 && this.notify) {
-      // Jobs given back at shutdown are claimable now: wake other executors. A hint only, so a
-      // failure here is reported, not thrown (the outcomes are already stored).
-      await this.db.run('notify released', this.sql.notifyQueues, [[...released]]).catch((err: Error) => this.onBackgroundError(err));
-    }
-    return results;
-  }
-
-  /** A round of only `done` outcomes: the lean statement (sql/record-done.ts). Returns the applied ids. */
-  private async recordDone(outcomes: readonly JobOutcome[], round: readonly number[]): Promise<Set<string>> {
-    const ids = round.map((i) => outcomes[i]!.lease.jobId).join(',');
-    const tokens = round.map((i) => outcomes[i]!.lease.token).join(',');
-    const rows = await this.db.run<{ ids: string | null }>('record job outcomes', this.sql.recordDone, (retrying) => [
-      this.now(),
-      ids,
-      tokens,
-      retrying,
-      this.deleteDoneJobs,
-    ]);
-    const applied = rows[0]?.ids;
-    return new Set(applied ? applied.split(',') : []);
-  }
-
-  /** A round with any kind of outcome (sql/record-outcomes.ts). Returns the applied ids. */
-  private async recordMixed(outcomes: readonly JobOutcome[], round: readonly number[], released: Set<string>): Promise<Set<string>> {
-    const os = round.map((i) => outcomes[i]!);
-    const arrays = [
-      os.map((o) => o.lease.jobId),
-      os.map((o) => o.lease.token),
-      os.map((o) => o.kind),
-      os.map((o) => (o.kind === 'retry' || o.kind === 'failed' ? errorJson(o.error) : null)),
-      os.map((o) => (o.kind === 'retry' ? o.runAt : null)),
-    ];
-    const rows = await this.db.run<{ id: string; queue: string; kind: string }>(
-      'record job outcomes',
-      this.sql.recordOutcomes,
-      (retrying) => [this.now(), ...arrays, retrying, this.deleteDoneJobs],
-    );
-    for (const r of rows) if (r.kind === 'released') released.add(r.queue);
-    return new Set(rows.map((r) => r.id));
+  recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
+    return recordOutcomes(this.outcomeOps, outcomes);
   }
 
   async extendLeases(leases: readonly JobLease[], leaseMs: number): Promise<LeaseCheck[]> {
-    if (!Array.isArray(leases)) throw new InvalidOptionError('leases', 'must be an array');
-    if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < 0) {
-      throw new InvalidOptionError('leaseMs', `must be a finite number >= 0, got ${String(leaseMs)}`);
-    }
+    checkExtendLeases(leases, leaseMs);
     const valid = leases.filter((l) => l && isUuid(l.jobId) && typeof l.token === 'string');
     if (valid.length === 0) return leases.map(() => 'lease-lost');
     const rows = await this.db.run<{ id: string; token: string }>('extend leases', this.sql.extendLeases, [
@@ -385,74 +336,96 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
     return leases.map((l) => (l && held.has(`${l.jobId}/${l.token}`) ? 'ok' : 'lease-lost'));
   }
 
-  async reportProgress(lease: JobLease, progress: JobProgress): Promise<LeaseCheck> {
-    const isNumber = typeof progress === 'number' && Number.isFinite(progress);
-    const isObject = typeof progress === 'object' && progress !== null && !Array.isArray(progress);
-    if (!isNumber && !isObject) throw new InvalidOptionError('progress', 'must be a finite number or a plain object');
+  async reportProgress(lease: JobLease, progress: JobProgress, message?: string | null): Promise<LeaseCheck> {
+    const text = checkProgress(progress, message);
     const json = jsonText(progress, 'progress');
     if (!lease || !isUuid(lease.jobId) || typeof lease.token !== 'string') return 'lease-lost';
-    const rows = await this.db.run('report progress', this.sql.reportProgress, [this.now(), lease.jobId, lease.token, json]);
+    const rows = await this.db.run('report progress', this.sql.reportProgress, [
+      this.now(),
+      lease.jobId,
+      lease.token,
+      json,
+      text,
+    ]);
     return rows.length === 1 ? 'ok' : 'lease-lost';
+  }
+
+  appendLogs(entries: readonly LogAppend[]): Promise<LeaseCheck[]> {
+    return history.appendLogs(this.ops, entries);
   }
 
   // ---- admin ----
 
-  async getJob(id: string): Promise<JobRecord | null> {
+  getJob(id: string, options: { runs?: boolean } = {}): Promise<JobRecord | null> {
+    return options?.runs === true ? history.getJobWithRuns(this.ops, id) : ops.getJob(this.ops, id);
+  }
+
+  listRuns(jobId: string, filter?: RunFilter): Promise<JobRun[]> {
+    return history.listRuns(this.ops, jobId, filter);
+  }
+
+  listLogs(jobId: string, filter?: LogFilter): Promise<StoredLogLine[]> {
+    return history.listLogs(this.ops, jobId, filter);
+  }
+
+  /**
+   * Resolves with the job once it is final (core's waitForFinalJob). With `notify` on, a waiter is
+   * woken by the NOTIFY of the statement that finishes the job, in any process: the job is marked
+   * `waited` first, and only marked jobs are announced, so jobs nobody waits on cost nothing.
+   * Polling (every 5 s, then) covers a lost notification or a LISTEN connection that is down.
+   */
+  waitForJob(id: string, options?: WaitOptions): Promise<JobRecord> {
+    const watch = this.notify ? (jobId: string, wake: () => void) => this.watchFinish(jobId, wake) : undefined;
+    return waitForFinalJob((jobId) => this.waitRead(jobId), id, options, watch);
+  }
+
+  /** getJob for waiters, coalesced; each waiter gets its own copy (rows of one batch are shared). */
+  private async waitRead(id: string): Promise<JobRecord | null> {
     if (!isUuid(id)) return null;
-    const rows = await this.db.run<JobRow>('get job', this.sql.getJob, [id]);
-    return rows.length === 0 ? null : toJobRecord(rows[0]!);
+    const row = await this.waitReads.get(id);
+    return row === null ? null : toJobRecord(structuredClone(row));
   }
 
-  async listJobs(filter: JobFilter = {}): Promise<JobRecord[]> {
-    const limit = filter.limit ?? 100;
-    const offset = filter.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionError('limit', `must be an integer >= 0, got ${String(limit)}`);
-    if (!Number.isInteger(offset) || offset < 0) throw new InvalidOptionError('offset', `must be an integer >= 0, got ${String(offset)}`);
-    const statuses = filter.status === undefined ? null : ([] as JobStatus[]).concat(filter.status);
-    const rows = await this.db.run<JobRow>('list jobs', this.sql.listJobs, [
-      statuses,
-      filter.queue ?? null,
-      filter.target ?? null,
-      limit,
-      offset,
-    ]);
-    return rows.map(toJobRecord);
-  }
-
-  async countJobs(filter: { queue?: string } = {}): Promise<JobCount[]> {
-    return this.db.run<JobCount>('count jobs', this.sql.countJobs, [filter.queue ?? null]);
-  }
-
-  async cancelJob(id: string): Promise<boolean> {
-    if (!isUuid(id)) return false;
-    const rows = await this.db.run('cancel job', this.sql.cancelJob, [this.now(), id]);
-    return rows.length === 1;
-  }
-
-  async requeueJob(id: string, options: { runAt?: Date } = {}): Promise<boolean> {
-    if (options.runAt !== undefined && (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime()))) {
-      throw new InvalidOptionError('runAt', 'must be a valid Date');
+  /**
+   * waitForJob's FinishWatch: LISTEN (bounded: polling covers a connection that is down), then mark
+   * the job waited. Both happen before the waiter's first read, so a finish is either seen by that
+   * read or committed after the mark and announced to a connection already listening.
+   */
+  private async watchFinish(id: string, wake: () => void): Promise<() => void> {
+    const unwatch = this.listener.watchFinished(id, wake);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.listener.whenListening(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, LISTEN_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (isUuid(id)) await this.waitMarks.get(id);
+    } catch (err) {
+      unwatch();
+      throw err;
     }
-    if (!isUuid(id)) return false;
-    const rows = await this.db.run('requeue job', this.sql.requeueJob, [this.now(), id, options.runAt ?? null, this.notify]);
-    return rows.length === 1;
+    return unwatch;
   }
 
-  async purgeJobs(filter: PurgeFilter): Promise<number> {
-    if (filter === null || typeof filter !== 'object' || !Array.isArray(filter.statuses)) {
-      throw new InvalidOptionError('statuses', 'must be an array of final statuses (done, failed, cancelled)');
-    }
-    if (filter.finishedBefore !== undefined && (!(filter.finishedBefore instanceof Date) || Number.isNaN(filter.finishedBefore.getTime()))) {
-      throw new InvalidOptionError('finishedBefore', 'must be a valid Date');
-    }
-    const statuses = filter.statuses.filter((s) => FINAL.has(s));
-    if (statuses.length === 0) return 0;
-    const rows = await this.db.run<{ n: number }>('purge jobs', this.sql.purgeJobs, [
-      statuses,
-      filter.queue ?? null,
-      filter.finishedBefore ?? null,
-    ]);
-    return rows[0]!.n;
+  listJobs(filter: JobFilter = {}): Promise<JobRecord[]> {
+    return ops.listJobs(this.ops, filter);
+  }
+
+  countJobs(filter: { queue?: string } = {}): Promise<JobCount[]> {
+    return ops.countJobs(this.ops, filter);
+  }
+
+  cancelJob(id: string): Promise<boolean> {
+    return ops.cancelJob(this.ops, id);
+  }
+
+  requeueJob(id: string, options: { runAt?: Date } = {}): Promise<boolean> {
+    return ops.requeueJob(this.ops, id, options);
+  }
+
+  purgeJobs(filter: PurgeFilter): Promise<number> {
+    return ops.purgeJobs(this.ops, filter);
   }
 
   /**
@@ -460,72 +433,48 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
    * the retention timer when `retention.intervalMs` is set; call it yourself otherwise. Returns how
    * many jobs of each status were deleted.
    */
-  async purgeExpired(): Promise<Record<FinalJobStatus, number>> {
-    const deleted: Record<FinalJobStatus, number> = { done: 0, failed: 0, cancelled: 0 };
-    const keep: [FinalJobStatus, number | undefined][] = [
-      ['done', this.retention.doneMs],
-      ['failed', this.retention.failedMs],
-      ['cancelled', this.retention.cancelledMs],
-    ];
-    for (const [status, ms] of keep) {
-      if (ms === undefined) continue;
-      for (;;) {
-        const rows = await this.db.run<{ n: number }>('purge expired jobs', this.sql.purgeExpired, [
-          this.now(),
-          status,
-          ms,
-          this.retention.batchSize,
-        ]);
-        deleted[status] += rows[0]!.n;
-        if (rows[0]!.n < this.retention.batchSize || this.closed) break;
-      }
-    }
-    return deleted;
+  purgeExpired(): Promise<Record<FinalJobStatus, number>> {
+    return ops.purgeExpired(this.ops);
+  }
+
+  // ---- executors ----
+
+  heartbeatExecutor(info: ExecutorInfo): Promise<void> {
+    return executorOps.heartbeatExecutor(this.ops, info);
+  }
+
+  removeExecutor(id: string): Promise<boolean> {
+    return executorOps.removeExecutor(this.ops, id);
+  }
+
+  listExecutors(options?: ListExecutorsOptions): Promise<ExecutorEntry[]> {
+    return executorOps.listExecutors(this.ops, options);
   }
 
   // ---- schedules ----
 
-  async insertSchedule(schedule: ScheduleRecord): Promise<boolean> {
-    const rows = await this.db.run('insert schedule', this.sql.insertSchedule, [
-      ...scheduleParams(schedule),
-      schedule.version,
-      schedule.createdAt,
-      schedule.updatedAt,
-    ]);
-    return rows.length === 1;
+  insertSchedule(schedule: ScheduleRecord): Promise<boolean> {
+    return ops.insertSchedule(this.ops, schedule);
   }
 
-  async getSchedule(name: string): Promise<ScheduleRecord | null> {
-    const rows = await this.db.run<ScheduleRow>('get schedule', this.sql.getSchedule, [name]);
-    return rows.length === 0 ? null : toScheduleRecord(rows[0]!);
+  getSchedule(name: string): Promise<ScheduleRecord | null> {
+    return ops.getSchedule(this.ops, name);
   }
 
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    const rows = await this.db.run<ScheduleRow>('list schedules', this.sql.listSchedules, []);
-    return rows.map(toScheduleRecord);
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return ops.listSchedules(this.ops);
   }
 
-  async updateSchedule(schedule: ScheduleRecord, expectedVersion: number): Promise<boolean> {
-    if (!Number.isInteger(expectedVersion)) throw new InvalidOptionError('expectedVersion', 'must be an integer');
-    const rows = await this.db.run('update schedule', this.sql.updateSchedule, [
-      ...scheduleParams(schedule),
-      expectedVersion,
-      schedule.updatedAt,
-      schedule.createdAt,
-    ]);
-    return rows.length === 1;
+  updateSchedule(schedule: ScheduleRecord, expectedVersion: number): Promise<boolean> {
+    return ops.updateSchedule(this.ops, schedule, expectedVersion);
   }
 
-  async deleteSchedule(name: string): Promise<boolean> {
-    const rows = await this.db.run('delete schedule', this.sql.deleteSchedule, [name]);
-    return rows.length === 1;
+  deleteSchedule(name: string): Promise<boolean> {
+    return ops.deleteSchedule(this.ops, name);
   }
 
-  async listDueSchedules(now: Date, limit: number): Promise<ScheduleRecord[]> {
-    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new InvalidOptionError('now', 'must be a valid Date');
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionError('limit', `must be an integer >= 0, got ${String(limit)}`);
-    const rows = await this.db.run<ScheduleRow>('list due schedules', this.sql.listDueSchedules, [now, limit]);
-    return rows.map(toScheduleRecord);
+  listDueSchedules(now: Date, limit: number): Promise<ScheduleRecord[]> {
+    return ops.listDueSchedules(this.ops, now, limit);
   }
 
   // ---- lifecycle ----
@@ -555,7 +504,7 @@ export class PostgresJobStore implements IJobWriter<ClientBase>, IJobQueueManage
       if (this.retentionRunning) return; // a slow purge is never run twice at once
       this.retentionRunning = true;
       this.purgeExpired()
-        .catch((err: Error) => this.onBackgroundError(new Error(`retention purge failed: ${err.message}`, { cause: err })))
+        .catch((err: unknown) => this.onBackgroundError(backgroundError('retention', 'retention purge failed', err)))
         .finally(() => (this.retentionRunning = false));
     }, every);
     // Retention alone must not keep a process alive.

@@ -66,7 +66,7 @@ export async function dropSchema(schema: string): Promise<void> {
 /** Opens a store on a fresh schema; `close()` on the result closes it and drops the schema. */
 export async function openTestStore(
   options: Partial<PostgresStoreOptions> & { clock?: Clock } = {},
-): Promise<{ store: PostgresJobStore; schema: string; close(): Promise<void> }> {
+): Promise<{ store: PostgresJobStore; schema: string; close: () => Promise<void> }> {
   const schema = options.schema ?? uniqueSchema();
   const store = await PostgresJobStore.open({
     connection: PG_URL,

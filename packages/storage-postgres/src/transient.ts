@@ -1,3 +1,5 @@
+import type { InfraRetryOptions, ResolvedInfraRetry } from '@oddjob/core';
+
 /**
  * Infrastructure retries, kept apart from job retries: a statement that failed because the database
  * blinked (a dropped connection, a failover, a deadlock victim) is run again after a short, bounded
@@ -56,24 +58,19 @@ export function isTransientError(err: unknown): boolean {
   return RETRYABLE_MESSAGES.some((re) => re.test(err.message));
 }
 
-/** Bounds of the infrastructure retry loop. */
-export interface TransientRetryOptions {
-  /** Tries per statement, the first included (default 10). */
-  maxAttempts?: number;
-  /** Delay before the second try (default 50 ms); doubles each time, with jitter. */
-  baseDelayMs?: number;
-  /** Cap on one delay (default 2000 ms). With the defaults a statement gives up after about 10 s. */
-  maxDelayMs?: number;
-}
+/**
+ * The bounds of the infrastructure retry loop: core's InfraRetryOptions (the loop itself is core's
+ * withInfraRetry; this file keeps only what is PostgreSQL's, the table of transient errors). With
+ * the defaults (10 tries, 50 ms doubling to at most 2000 ms) a statement gives up after about 10 s.
+ * @deprecated Use core's InfraRetryOptions; the name is kept for code that imported it.
+ */
+export type TransientRetryOptions = InfraRetryOptions;
 
-export interface ResolvedTransientRetry {
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
+export type ResolvedTransientRetry = ResolvedInfraRetry;
 
-/** Delay before try `attempt + 1`: exponential, capped, drawn from [d/2, d] so clients do not stampede. */
-export function transientDelayMs(retry: ResolvedTransientRetry, attempt: number): number {
-  const d = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-  return d / 2 + Math.random() * (d / 2);
-}
+/** The defaults of PostgreSQL's `retry` option. */
+export const DEFAULT_TRANSIENT_RETRY: ResolvedTransientRetry = Object.freeze({
+  maxAttempts: 10,
+  baseDelayMs: 50,
+  maxDelayMs: 2000,
+});

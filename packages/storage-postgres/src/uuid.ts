@@ -8,3 +8,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
+
+/** The lowest UUID: the list statement's "from" bound when no afterId is given. */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';

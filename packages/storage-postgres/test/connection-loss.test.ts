@@ -2,6 +2,7 @@ import { TestClock } from '@oddjob/core/testing';
 import { expect } from 'chai';
 import pg from 'pg';
 import { buildStatements } from '../src/sql/index.js';
+import { withDoneJob } from './done-rerun.js';
 import { openTestStore, PG_URL, requirePostgres } from './pg-helpers.js';
 
 const LEASE = 60_000;
@@ -38,15 +39,21 @@ describe('postgres connection loss', function () {
       const adder = t.store.adder();
       const ids: string[] = [];
       for (let i = 0; i < total; i += 50) {
-        ids.push(...(await adder.addJobs(Array.from({ length: 50 }, (_, k) => ({ call: { target: 't', method: 'run', args: [i + k] } })))));
+        ids.push(
+          ...(await adder.addJobs(
+            Array.from({ length: 50 }, (_, k) => ({ call: { target: 't', method: 'run', args: [i + k] } })),
+          )),
+        );
       }
       let lost = 0;
       let killedBackends = 0;
       const worker = async (owner: string) => {
         for (;;) {
-          const jobs = await t.store.getJobs({ queues: ['default'], limit: 20, owner, leaseMs: LEASE });
+          const jobs = await t.store.claimJobs({ queues: ['default'], limit: 20, owner, leaseMs: LEASE });
           if (jobs.length === 0) return;
-          const results = await t.store.recordOutcomes(jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })));
+          const results = await t.store.recordOutcomes(
+            jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })),
+          );
           lost += results.filter((r) => r === 'lease-lost').length;
         }
       };
@@ -75,50 +82,36 @@ describe('postgres connection loss', function () {
   for (const deleteDoneJobs of [false, true]) {
     it(`a done-only batch re-run after its first try committed is answered as applied (deleteDoneJobs ${deleteDoneJobs})`, async function () {
       // The store's path for batches of only `done` outcomes (sql/record-done.ts) keeps the same promise.
-      const clock = new TestClock();
-      const t = await openTestStore({ clock, deleteDoneJobs });
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        await t.store.adder().addJob({ target: 't', method: 'run', args: [] });
-        const [job] = await t.store.getJobs({ queues: ['default'], limit: 1, owner: 'o', leaseMs: LEASE });
-        expect(await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: job!.id, token: job!.lease.token } }])).to.deep.equal(['ok']);
-        const stmt = buildStatements(t.schema).recordDone;
+      await withDoneJob({ deleteDoneJobs }, async ({ store, clock, client, job }) => {
+        const stmt = buildStatements(store.schema).recordDone;
         const run = async (token: string, retrying: boolean) =>
-          (await client.query<{ ids: string | null }>(stmt.text, [clock.now(), job!.id, token, retrying, deleteDoneJobs])).rows[0]!.ids;
-        expect(await run(job!.lease.token, true)).to.equal(job!.id);
-        expect(await run(job!.lease.token, false)).to.equal(null);
+          (
+            await client.query<{ ids: string | null }>(stmt.text, [
+              clock.now(),
+              job.id,
+              token,
+              retrying,
+              deleteDoneJobs,
+              null,
+            ])
+          ).rows[0].ids;
+        expect(await run(job.lease.token, true)).to.equal(job.id);
+        expect(await run(job.lease.token, false)).to.equal(null);
         // Someone else's token is refused while the row exists; a deleted row keeps no token to compare.
         if (!deleteDoneJobs) expect(await run('00000000-0000-4000-8000-000000000000', true)).to.equal(null);
-      } finally {
-        await client.end();
-        await t.close();
-      }
+      });
     });
   }
 
   it('an outcome re-run after its first try committed is answered as applied, not lost', async function () {
-    const clock = new TestClock();
-    const t = await openTestStore({ clock });
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    try {
-      await t.store.adder().addJob({ target: 't', method: 'run', args: [] });
-      const [job] = await t.store.getJobs({ queues: ['default'], limit: 1, owner: 'o', leaseMs: LEASE });
-      expect(await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: job!.id, token: job!.lease.token } }])).to.deep.equal(['ok']);
+    await withDoneJob({ deleteDoneJobs: false }, async ({ store, job, rerunOutcome }) => {
       // The same statement again, as the store runs it after a transient error (retrying = true)...
-      const stmt = buildStatements(t.schema).recordOutcomes;
-      const values = (retrying: boolean) => [clock.now(), [job!.id], [job!.lease.token], ['done'], [null], [null], retrying, false];
-      expect((await client.query(stmt.text, values(true))).rows.map((r) => r.id)).to.deep.equal([job!.id]);
+      expect(await rerunOutcome(true)).to.deep.equal([job.id]);
       // ...and on a first try, or with someone else's token, it is refused.
-      expect((await client.query(stmt.text, values(false))).rows).to.have.length(0);
-      const other = [clock.now(), [job!.id], ['other-token'], ['done'], [null], [null], true, false];
-      expect((await client.query(stmt.text, other)).rows).to.have.length(0);
-      expect((await t.store.getJob(job!.id))!.status).to.equal('done');
-    } finally {
-      await client.end();
-      await t.close();
-    }
+      expect(await rerunOutcome(false)).to.deep.equal([]);
+      expect(await rerunOutcome(true, 'other-token')).to.deep.equal([]);
+      expect((await store.getJob(job.id))!.status).to.equal('done');
+    });
   });
 
   it('an enqueue re-run after its first try committed answers the same id and stores one job', async function () {
@@ -134,6 +127,7 @@ describe('postgres connection loss', function () {
         retry: { maxAttempts: 1, backoff: { kind: 'fixed' as const, delayMs: 0 } },
         metadata: {},
         uniqueKey: 'once',
+        pinnedHost: null,
       };
       expect(await t.store.insertJobs([job])).to.deep.equal([job.id]);
       expect(await t.store.insertJobs([job])).to.deep.equal([job.id]);

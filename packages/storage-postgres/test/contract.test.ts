@@ -9,12 +9,15 @@ const harness: HarnessFactory = async (clock) => {
     manager: store,
     admin: store,
     schedules: store,
+    executors: store,
     // Garbage in the args column, the way a bad write or a hand edit would leave it.
     corruptJobArgs: async (jobId) => {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
       try {
-        await client.query(`UPDATE ${pg.escapeIdentifier(schema)}.jobs SET args = '{"json":[1,2' WHERE id = $1`, [jobId]);
+        await client.query(`UPDATE ${pg.escapeIdentifier(schema)}.jobs SET args = '{"json":[1,2' WHERE id = $1`, [
+          jobId,
+        ]);
       } finally {
         await client.end();
       }

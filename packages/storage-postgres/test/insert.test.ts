@@ -16,6 +16,7 @@ function job(over: Partial<NewJob> = {}): NewJob {
     retry: Retry.fixed(3, 10),
     metadata: {},
     uniqueKey: null,
+    pinnedHost: null,
     ...over,
   };
 }
@@ -55,7 +56,14 @@ describe('postgres insert: batches of mixed jobs', function () {
     expect(await t.store.insertJobs(jobs)).to.deep.equal(jobs.map((j) => j.id));
     for (const j of jobs) {
       const stored = (await t.store.getJob(j.id))!;
-      expect(stored, j.id).to.include({ queue: j.queue, target: j.target, method: j.method, args: j.args, uniqueKey: j.uniqueKey, status: 'new' });
+      expect(stored, j.id).to.include({
+        queue: j.queue,
+        target: j.target,
+        method: j.method,
+        args: j.args,
+        uniqueKey: j.uniqueKey,
+        status: 'new',
+      });
       expect(stored.retry).to.deep.equal(j.retry);
       expect(stored.metadata).to.deep.equal(j.metadata);
       if (j.runAt !== null) expect(stored.runAt.getTime()).to.equal(j.runAt.getTime());
@@ -67,7 +75,7 @@ describe('postgres insert: batches of mixed jobs', function () {
     const [holder] = await t.store.insertJobs([job({ uniqueKey: 'k1' })]);
     const batch = [job(), job({ uniqueKey: 'k1' }), job({ uniqueKey: 'k2' }), job({ uniqueKey: 'k2' })];
     const ids = await t.store.insertJobs(batch);
-    expect(ids).to.deep.equal([batch[0]!.id, holder, batch[2]!.id, batch[2]!.id]);
+    expect(ids).to.deep.equal([batch[0].id, holder, batch[2].id, batch[2].id]);
   });
 
   it('refuses a batch with an id that is not a UUID or arguments that are not serialized text, naming the job, writing nothing', async function () {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import pg from 'pg';
+import { StorageUnavailableError } from '@oddjob/core';
 import { PostgresJobStore } from '../src/index.js';
 import { dropSchema, PG_URL, requirePostgres, uniqueSchema } from './pg-helpers.js';
 
@@ -18,7 +19,7 @@ function nextWakeUp(store: PostgresJobStore, queue: string): { heard: Promise<st
 function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    p.then(() => {
+    void p.then(() => {
       clearTimeout(timer);
       resolve(true);
     });
@@ -29,6 +30,7 @@ describe('postgres LISTEN/NOTIFY wake-up', function () {
   let schema: string;
   let listening: PostgresJobStore;
   let producing: PostgresJobStore;
+  let backgroundErrors: Error[];
   const app = `oj-listen-${process.pid}-${Date.now()}`;
 
   before(async function () {
@@ -37,7 +39,12 @@ describe('postgres LISTEN/NOTIFY wake-up', function () {
   beforeEach(async function () {
     schema = uniqueSchema('listen');
     // Two stores on two pools: the wake-up has to travel through the database.
-    listening = await PostgresJobStore.open({ connection: { connectionString: PG_URL, application_name: app }, schema, onBackgroundError: () => undefined });
+    backgroundErrors = [];
+    listening = await PostgresJobStore.open({
+      connection: { connectionString: PG_URL, application_name: app },
+      schema,
+      onBackgroundError: (err) => backgroundErrors.push(err),
+    });
     producing = await PostgresJobStore.open({ connection: PG_URL, schema });
   });
   afterEach(async function () {
@@ -112,14 +119,40 @@ describe('postgres LISTEN/NOTIFY wake-up', function () {
     for (let i = 0; !(await within(wake.heard, 250)); i++) await producing.adder().addJob(call(i), { queue: 'after' });
     wake.stop();
     stop();
+    // The loss was told to onBackgroundError as a storage error, the driver's error as its cause.
+    const lost = backgroundErrors.find((e) => e.message.includes('LISTEN connection lost'));
+    expect(lost, backgroundErrors.map((e) => e.message).join('; ')).to.be.instanceOf(StorageUnavailableError);
+    expect((lost as StorageUnavailableError).cause).to.be.instanceOf(Error);
+  });
+
+  it('an idle pooled connection killed by the server is told to onBackgroundError as a StorageUnavailableError', async function () {
+    await listening.countJobs(); // leaves an idle connection in the pool
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle' AND query NOT ILIKE 'LISTEN%'`,
+        [app],
+      );
+    } finally {
+      await admin.end();
+    }
+    for (let i = 0; i < 100 && !backgroundErrors.some((e) => e.message.includes('idle connection lost')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const lost = backgroundErrors.find((e) => e.message.includes('idle connection lost'));
+    expect(lost, backgroundErrors.map((e) => e.message).join('; ')).to.be.instanceOf(StorageUnavailableError);
+    expect((lost as StorageUnavailableError).cause).to.be.instanceOf(Error);
+    expect(await listening.countJobs(), 'the next call gets a fresh connection').to.deep.equal([]);
   });
 
   it('wakes for jobs given back at shutdown (released)', async function () {
     await producing.adder().addJob(call(1), { queue: 'handover' });
-    const [job] = await producing.getJobs({ queues: ['handover'], limit: 1, owner: 'leaving', leaseMs: 60_000 });
+    const [job] = await producing.claimJobs({ queues: ['handover'], limit: 1, owner: 'leaving', leaseMs: 60_000 });
     const wake = nextWakeUp(listening, 'handover');
     await listening.whenListening();
-    expect(await producing.recordOutcomes([{ kind: 'released', lease: { jobId: job!.id, token: job!.lease.token } }])).to.deep.equal(['ok']);
+    expect(
+      await producing.recordOutcomes([{ kind: 'released', lease: { jobId: job.id, token: job.lease.token } }]),
+    ).to.deep.equal(['ok']);
     expect(await wake.heard).to.equal('handover');
     wake.stop();
   });

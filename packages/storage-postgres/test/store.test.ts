@@ -12,14 +12,16 @@ describe('postgres store without an injected clock', function () {
     const t = await openTestStore();
     try {
       const { rows } = await t.store.pool.query<{ now: Date }>('SELECT now() AS now');
-      const dbNow = rows[0]!.now.getTime();
+      const dbNow = rows[0].now.getTime();
       const id = await t.store.adder().addJob({ target: 't', method: 'run', args: [] });
-      const [job] = await t.store.getJobs({ queues: ['default'], limit: 1, owner: 'o', leaseMs: 60_000 });
-      expect(job!.id).to.equal(id);
+      const [job] = await t.store.claimJobs({ queues: ['default'], limit: 1, owner: 'o', leaseMs: 60_000 });
+      expect(job.id).to.equal(id);
       // Generous bounds: only that the times come from the server clock and the lease length is added.
-      expect(job!.runAt.getTime()).to.be.within(dbNow - 60_000, dbNow + 60_000);
-      expect(job!.lease.expiresAt.getTime() - job!.updatedAt.getTime()).to.equal(60_000);
-      expect(await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: id, token: job!.lease.token } }])).to.deep.equal(['ok']);
+      expect(job.runAt.getTime()).to.be.within(dbNow - 60_000, dbNow + 60_000);
+      expect(job.lease.expiresAt.getTime() - job.updatedAt.getTime()).to.equal(60_000);
+      expect(
+        await t.store.recordOutcomes([{ kind: 'done', lease: { jobId: id, token: job.lease.token } }]),
+      ).to.deep.equal(['ok']);
       expect((await t.store.getJob(id))!.finishedAt).to.be.instanceOf(Date);
     } finally {
       await t.close();
@@ -29,13 +31,21 @@ describe('postgres store without an injected clock', function () {
   it('plans its statements once per connection on a pool it made (generic plans)', async function () {
     // Re-planning the claim on every call cost a fifth of its server time; see GENERIC_PLANS in store.ts.
     const schema = uniqueSchema('plans');
-    const store = await PostgresJobStore.open({ connection: { connectionString: PG_URL, max: 1 }, schema, notify: false });
+    const store = await PostgresJobStore.open({
+      connection: { connectionString: PG_URL, max: 1 },
+      schema,
+      notify: false,
+    });
     try {
-      await store.adder().addJobs(Array.from({ length: 40 }, (_, i) => ({ call: { target: 't', method: 'run', args: [i] } })));
+      await store
+        .adder()
+        .addJobs(Array.from({ length: 40 }, (_, i) => ({ call: { target: 't', method: 'run', args: [i] } })));
       for (let i = 0; i < 8; i++) {
-        const jobs = await store.getJobs({ queues: ['default'], limit: 5, owner: 'o', leaseMs: 60_000 });
+        const jobs = await store.claimJobs({ queues: ['default'], limit: 5, owner: 'o', leaseMs: 60_000 });
         expect(jobs).to.have.length(5);
-        await store.recordOutcomes(jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })));
+        await store.recordOutcomes(
+          jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })),
+        );
       }
       const { rows } = await store.pool.query<{ name: string; generic_plans: string; custom_plans: string }>(
         'SELECT name, generic_plans, custom_plans FROM pg_prepared_statements',
@@ -54,12 +64,22 @@ describe('postgres store without an injected clock', function () {
     // The schema is shaped for this (migration 2): an index on a column the claim writes, or pages
     // without room for the claimed versions, would make this fail.
     const schema = uniqueSchema('hot');
-    const store = await PostgresJobStore.open({ connection: { connectionString: PG_URL, max: 1 }, schema, notify: false });
+    const store = await PostgresJobStore.open({
+      connection: { connectionString: PG_URL, max: 1 },
+      schema,
+      notify: false,
+    });
     const jobs = 300;
     try {
-      await store.adder().addJobs(Array.from({ length: jobs }, (_, i) => ({ call: { target: 't', method: 'run', args: [i, 'x'.repeat(i % 50)] } })));
-      for (let got = 0; got < jobs; ) {
-        got += (await store.getJobs({ queues: ['default'], limit: 75, owner: 'owner-with-a-longish-name', leaseMs: 60_000 })).length;
+      await store.adder().addJobs(
+        Array.from({ length: jobs }, (_, i) => ({
+          call: { target: 't', method: 'run', args: [i, 'x'.repeat(i % 50)] },
+        })),
+      );
+      for (let got = 0; got < jobs;) {
+        got += (
+          await store.claimJobs({ queues: ['default'], limit: 75, owner: 'owner-with-a-longish-name', leaseMs: 60_000 })
+        ).length;
       }
     } finally {
       // The claiming backend reports its table counters when it exits (or idles for a second).
@@ -93,7 +113,7 @@ describe('postgres store without an injected clock', function () {
       expect((await store.getJob(id))!.status).to.equal('new');
       await store.close();
       await store.close(); // twice is harmless
-      expect((await pool.query('SELECT 1 AS one')).rows[0].one).to.equal(1);
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0].one).to.equal(1);
     } finally {
       await pool.end();
       await dropSchema(schema);
@@ -105,8 +125,8 @@ describe('postgres store without an injected clock', function () {
     const b = await openTestStore();
     try {
       await a.store.adder().addJob({ target: 't', method: 'run', args: [] });
-      expect(await b.store.getJobs({ queues: ['default'], limit: 10, owner: 'o', leaseMs: 1000 })).to.have.length(0);
-      expect(await a.store.getJobs({ queues: ['default'], limit: 10, owner: 'o', leaseMs: 1000 })).to.have.length(1);
+      expect(await b.store.claimJobs({ queues: ['default'], limit: 10, owner: 'o', leaseMs: 1000 })).to.have.length(0);
+      expect(await a.store.claimJobs({ queues: ['default'], limit: 10, owner: 'o', leaseMs: 1000 })).to.have.length(1);
     } finally {
       await a.close();
       await b.close();

@@ -4,7 +4,8 @@ import type { PostgresJobQueueAdder, PostgresJobStore } from '../src/index.js';
 import { openTestStore, PG_URL, requirePostgres } from './pg-helpers.js';
 
 const call = (n: number) => ({ target: 't', method: 'run', args: [n] });
-const claimAll = (store: PostgresJobStore) => store.getJobs({ queues: ['default'], limit: 100, owner: 'o', leaseMs: 60_000 });
+const claimAll = (store: PostgresJobStore) =>
+  store.claimJobs({ queues: ['default'], limit: 100, owner: 'o', leaseMs: 60_000 });
 
 describe('postgres enqueue inside the caller transaction', function () {
   let t: Awaited<ReturnType<typeof openTestStore>>;
@@ -33,7 +34,9 @@ describe('postgres enqueue inside the caller transaction', function () {
       await client.query(`INSERT INTO ${pg.escapeIdentifier(t.schema)}.orders VALUES (1)`);
       id = await adder.addJob(call(1), { tx: client });
       // Inside the transaction the job is there...
-      const inside = await client.query(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(t.schema)}.jobs`);
+      const inside = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(t.schema)}.jobs`,
+      );
       expect(inside.rows[0].n).to.equal(1);
       // ...and invisible (so unclaimable) to everyone else until commit.
       expect(await claimAll(t.store)).to.have.length(0);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import pg from 'pg';
+import { StorageOperationError, StorageUnavailableError } from '@oddjob/core';
 import { DatabaseUnavailableError, isTransientError, PostgresJobStore, PostgresStoreError } from '../src/index.js';
 import { openTestStore, requirePostgres } from './pg-helpers.js';
 
@@ -48,7 +49,12 @@ describe('postgres errors reaching the caller', function () {
       thrown = err;
     }
     expect(thrown).to.be.instanceOf(DatabaseUnavailableError);
-    expect((thrown as Error).message).to.contain('after 4 tries').and.contain('ECONNREFUSED');
+    // ...which is core's transient storage failure, so callers need not know the driver.
+    expect(thrown).to.be.instanceOf(StorageUnavailableError);
+    expect((thrown as StorageUnavailableError).provider).to.equal('postgres');
+    expect((thrown as Error).message)
+      .to.contain('after 4 tries')
+      .and.contain('ECONNREFUSED');
     // It waited between tries (3 backoffs of at least 10 ms each) rather than failing at once.
     expect(Date.now() - started).to.be.at.least(30);
   });
@@ -64,8 +70,12 @@ describe('postgres errors reaching the caller', function () {
         thrown = err;
       }
       expect(thrown).to.be.instanceOf(PostgresStoreError);
+      expect(thrown).to.be.instanceOf(StorageOperationError); // permanent: not an outage
+      expect((thrown as StorageOperationError).transient).to.equal(false);
       expect((thrown as PostgresStoreError).sqlState).to.equal('42P01');
-      expect((thrown as Error).message).to.contain('list jobs').and.contain('migrate');
+      expect((thrown as Error).message)
+        .to.contain('list jobs')
+        .and.contain('migrate');
     } finally {
       await t.close();
     }
@@ -74,7 +84,7 @@ describe('postgres errors reaching the caller', function () {
   it('bad input is refused before it reaches the database, naming the option', async function () {
     const t = await openTestStore();
     try {
-      const claim = (req: object) => t.store.getJobs({ queues: ['q'], limit: 1, owner: 'o', leaseMs: 1000, ...req });
+      const claim = (req: object) => t.store.claimJobs({ queues: ['q'], limit: 1, owner: 'o', leaseMs: 1000, ...req });
       for (const [req, option] of [
         [{ limit: 1.5 }, 'limit'],
         [{ owner: '' }, 'owner'],
@@ -97,7 +107,9 @@ describe('postgres errors reaching the caller', function () {
         thrown = err;
       }
       expect((thrown as Error).name).to.equal('JobArgumentError');
-      expect((thrown as Error).message).to.contain('metadata').and.contain('U+0000');
+      expect((thrown as Error).message)
+        .to.contain('metadata')
+        .and.contain('U+0000');
     } finally {
       await t.close();
     }

@@ -1,81 +1,144 @@
 import {
-  InvalidOptionError,
-  isFinalStatus,
-  isJobStatus,
+  checkCountFilter,
+  checkJobFilter,
+  checkLogFilter,
+  checkPurgeFilter,
+  checkRequeueOptions,
+  checkRunFilter,
+  derivedRun,
+  takeoverOf,
+  uuidBoundAfter,
+  waitForFinalJob,
   type IJobQueueAdmin,
   type JobCount,
   type JobFilter,
   type JobRecord,
+  type JobRun,
   type JobStatus,
+  type LogFilter,
   type PurgeFilter,
+  type RunFilter,
+  type StoredLogLine,
+  type WaitOptions,
 } from '@oddjob/core';
 import { affected, isUuidShaped, type SqlServerContext } from './context.js';
-import { rowToJob, type JobRow } from './row-mapping.js';
-import { cancelJob, countJobs, getJob, listJobs, purgeJobs, requeueJob } from './statements.js';
+import { rowToJob, rowToLogLine, rowToRun, type JobRow, type LogRow, type RunRow } from './row-mapping.js';
+import {
+  cancelJob,
+  countJobs,
+  getJob,
+  listJobs,
+  listLogs,
+  listRuns,
+  purgeJobs,
+  requeueJob,
+  type BuiltStatement,
+} from './statements.js';
 
-function nonNegativeInt(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new InvalidOptionError(option, `must be an integer >= 0, got ${String(value)}`);
-  }
-  return value;
-}
-
-function validDate(option: string, value: unknown): Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new InvalidOptionError(option, 'must be a valid Date');
-  return value;
-}
+/** getJob(id, { runs: true }) includes this many runs, as core's admin interface says. */
+const RUNS_WITH_JOB = 1000;
 
 /** The read/admin side of the SQL Server store. */
 export class SqlServerJobQueueAdmin implements IJobQueueAdmin {
   constructor(private readonly ctx: SqlServerContext) {}
 
-  async getJob(id: string): Promise<JobRecord | null> {
+  async getJob(id: string, options: { runs?: boolean } = {}): Promise<JobRecord | null> {
     if (!isUuidShaped(id)) return null;
+    if (options?.runs === true) {
+      const { job, runs } = await this.readRuns(id, 0, RUNS_WITH_JOB);
+      return job === null ? null : { ...job, runs };
+    }
     const result = await this.ctx.runner.run<JobRow>(getJob(this.ctx.names, id));
     const row = result.recordset?.[0];
     return row ? rowToJob(row) : null;
   }
 
+  async listRuns(jobId: string, filter?: RunFilter): Promise<JobRun[]> {
+    const { limit, offset } = checkRunFilter(filter);
+    if (!isUuidShaped(jobId) || limit === 0) return [];
+    return (await this.readRuns(jobId, offset, limit)).runs;
+  }
+
+  async listLogs(jobId: string, filter?: LogFilter): Promise<StoredLogLine[]> {
+    const { attempt, afterSeq, limit } = checkLogFilter(filter);
+    if (!isUuidShaped(jobId) || limit === 0) return [];
+    const result = await this.ctx.runner.run<LogRow>(listLogs(this.ctx.names, jobId, { attempt, afterSeq, limit }));
+    return (result.recordset ?? []).flatMap((row) => rowToLogLine(row) ?? []);
+  }
+
+  /** Polls getJob with core's backoff (20 ms growing to 1 s): SQL Server has no wake-up channel to wait on. */
+  waitForJob(id: string, options?: WaitOptions): Promise<JobRecord> {
+    return waitForFinalJob((jobId) => this.getJob(jobId), id, options);
+  }
+
   async listJobs(filter: JobFilter = {}): Promise<JobRecord[]> {
-    const statuses = filter.status === undefined ? undefined : ([] as JobStatus[]).concat(filter.status);
-    statuses?.forEach((s) => {
-      if (!isJobStatus(s)) throw new InvalidOptionError('status', `unknown status ${JSON.stringify(s)}`);
-    });
-    const limit = nonNegativeInt('limit', filter.limit, 100);
-    const offset = nonNegativeInt('offset', filter.offset, 0);
-    if (limit === 0 || statuses?.length === 0) return [];
+    const { statuses, queue, target, afterId, limit, offset } = checkJobFilter(filter);
+    const fromId = afterId === undefined ? undefined : uuidBoundAfter(afterId);
+    // null: no UUID sorts after afterId, so nothing can match.
+    if (limit === 0 || statuses?.length === 0 || fromId === null) return [];
     const result = await this.ctx.runner.run<JobRow>(
-      listJobs(this.ctx.names, { statuses, queue: filter.queue, target: filter.target, limit, offset }),
+      listJobs(this.ctx.names, { statuses, queue, target, fromId, limit, offset }),
     );
     return (result.recordset ?? []).map(rowToJob);
   }
 
   async countJobs(filter: { queue?: string } = {}): Promise<JobCount[]> {
-    const result = await this.ctx.runner.run<{ queue: string; status: JobStatus; n: number }>(countJobs(this.ctx.names, filter.queue));
+    const queue = checkCountFilter(filter);
+    const result = await this.ctx.runner.run<{ queue: string; status: JobStatus; n: number }>(
+      countJobs(this.ctx.names, queue),
+    );
     return (result.recordset ?? []).map((r) => ({ queue: r.queue, status: r.status, count: r.n }));
   }
 
   async cancelJob(id: string): Promise<boolean> {
     if (!isUuidShaped(id)) return false;
-    return affected(await this.ctx.runner.run(cancelJob(this.ctx.names, id))) === 1;
+    return (await this.count(cancelJob(this.ctx.names, id))) === 1;
   }
 
   async requeueJob(id: string, options: { runAt?: Date } = {}): Promise<boolean> {
-    const runAt = options.runAt === undefined ? null : validDate('runAt', options.runAt);
+    const runAt = checkRequeueOptions(options) ?? null;
     if (!isUuidShaped(id)) return false;
-    return affected(await this.ctx.runner.run(requeueJob(this.ctx.names, id, runAt))) === 1;
+    return (await this.count(requeueJob(this.ctx.names, id, runAt))) === 1;
   }
 
   async purgeJobs(filter: PurgeFilter): Promise<number> {
-    if (filter === null || typeof filter !== 'object' || !Array.isArray(filter.statuses)) {
-      throw new InvalidOptionError('statuses', 'purgeJobs needs { statuses: [...final statuses] }');
-    }
-    for (const s of filter.statuses) {
-      if (!isJobStatus(s) || !isFinalStatus(s)) throw new InvalidOptionError('statuses', `only done, failed and cancelled jobs can be purged, not ${JSON.stringify(s)}`);
-    }
-    if (filter.statuses.length === 0) return 0;
-    const finishedBefore = filter.finishedBefore === undefined ? undefined : validDate('finishedBefore', filter.finishedBefore);
-    return affected(await this.ctx.runner.run(purgeJobs(this.ctx.names, { statuses: filter.statuses, queue: filter.queue, finishedBefore })));
+    const { statuses, queue, finishedBefore } = checkPurgeFilter(filter);
+    if (statuses.length === 0) return 0;
+    return affected(await this.ctx.runner.run(purgeJobs(this.ctx.names, { statuses, queue, finishedBefore })));
+  }
+
+  /** The `n` a counting batch ends with (its last result set). */
+  private async count(statement: BuiltStatement): Promise<number> {
+    const result = await this.ctx.runner.run<{ n: number }>(statement);
+    const last =
+      result.recordsets.length === 0 ? [] : (result.recordsets[result.recordsets.length - 1] as { n: number }[]);
+    return last[0]?.n ?? 0;
+  }
+
+  /**
+   * The job and one page of its runs: the stored runs of the page, then the run derived from the row
+   * if it falls on the page — core's withDerivedRun puts it after all stored runs, at index `stored`.
+   */
+  private async readRuns(
+    jobId: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ job: JobRecord | null; runs: JobRun[] }> {
+    const result = await this.ctx.runner.run(listRuns(this.ctx.names, jobId, { offset, limit }));
+    const [jobRows = [], countRows = [], runRows = []] = result.recordsets as unknown as [
+      JobRow[],
+      { n: number }[],
+      RunRow[],
+    ];
+    if (jobRows.length === 0) return { job: null, runs: [] };
+    const job = rowToJob(jobRows[0]);
+    const stored = countRows[0]?.n ?? 0;
+    const runs = runRows.flatMap((row) => {
+      const run = rowToRun(row);
+      return run === null ? [] : [{ ...run, takeover: takeoverOf(job.pinnedHost, run.host) }];
+    });
+    const derived = derivedRun(job);
+    if (derived !== null && offset <= stored && stored < offset + limit) runs.push(derived);
+    return { job, runs };
   }
 }

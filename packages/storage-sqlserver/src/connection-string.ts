@@ -36,7 +36,7 @@ export function parseConnectionString(text: string): sql.config {
   if (/^(mssql|sqlserver):\/\//i.test(text)) return parseUrl(text);
   let config: sql.config;
   try {
-    config = sql.ConnectionPool.parseConnectionString(text) as sql.config;
+    config = sql.ConnectionPool.parseConnectionString(text);
   } catch (err) {
     throw new InvalidOptionError('connection', `mssql cannot read the connection string: ${(err as Error).message}`);
   }
@@ -54,7 +54,10 @@ function parseUrl(text: string): sql.config {
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidOptionError('connection', 'not a valid URL (expected mssql://user:pass@host:1433/db?encrypt=true)');
+    throw new InvalidOptionError(
+      'connection',
+      'not a valid URL (expected mssql://user:pass@host:1433/db?encrypt=true)',
+    );
   }
   if (!url.hostname) throw new InvalidOptionError('connection', 'the URL names no host');
   const options: NonNullable<sql.config['options']> = {};
@@ -67,11 +70,12 @@ function parseUrl(text: string): sql.config {
   if (database) config.database = database;
   for (const [rawKey, value] of url.searchParams) {
     const key = rawKey.toLowerCase();
-    if (key in URL_BOOLEAN_KEYS) options[URL_BOOLEAN_KEYS[key]!] = bool(rawKey, value);
+    if (key in URL_BOOLEAN_KEYS) options[URL_BOOLEAN_KEYS[key]] = bool(rawKey, value);
     else if (key in URL_NUMBER_KEYS) {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidOptionError('connection', `"${rawKey}=${value}" must be a whole number of ms`);
-      config[URL_NUMBER_KEYS[key]!] = n;
+      if (!Number.isInteger(n) || n < 0)
+        throw new InvalidOptionError('connection', `"${rawKey}=${value}" must be a whole number of ms`);
+      config[URL_NUMBER_KEYS[key]] = n;
     } else if (key === 'instancename') options.instanceName = value;
     else if (key === 'appname') options.appName = value;
     else {

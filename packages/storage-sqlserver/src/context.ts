@@ -25,18 +25,24 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
- * Splits items into rounds so that no round holds two items with the same key: round k holds each
- * key's k-th item. Used where one UPDATE must not join the same row twice; running the rounds in
- * order keeps the memory store's one-after-another semantics.
+ * Packs items, in order, into pieces whose summed cost stays within `budget` (an item costing more
+ * than the budget gets a piece of its own; callers split such items first). For statements whose
+ * rows bind different numbers of parameters: outcomes with log lines, log entries.
  */
-export function rounds<T>(items: readonly T[], key: (item: T) => string): { item: T; index: number }[][] {
-  const seen = new Map<string, number>();
-  const out: { item: T; index: number }[][] = [];
-  items.forEach((item, index) => {
-    const k = key(item);
-    const r = seen.get(k) ?? 0;
-    seen.set(k, r + 1);
-    (out[r] ??= []).push({ item, index });
-  });
+export function pack<T>(items: readonly T[], cost: (item: T) => number, budget: number): T[][] {
+  const out: T[][] = [];
+  let piece: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const c = cost(item);
+    if (piece.length > 0 && used + c > budget) {
+      out.push(piece);
+      piece = [];
+      used = 0;
+    }
+    piece.push(item);
+    used += c;
+  }
+  if (piece.length > 0) out.push(piece);
   return out;
 }

@@ -36,6 +36,12 @@ export interface SchemaNames {
   schedules: string;
   /** `[schema].[migrations]`: the ledger of applied migrations. */
   migrations: string;
+  /** `[schema].[job_runs]`: ended attempts (migration 2). */
+  runs: string;
+  /** `[schema].[job_logs]`: log lines of running and ended attempts (migration 2). */
+  logs: string;
+  /** `[schema].[executors]`: the executor registry (migration 2). */
+  executors: string;
 }
 
 export function schemaNames(schema: string): SchemaNames {
@@ -46,5 +52,8 @@ export function schemaNames(schema: string): SchemaNames {
     jobs: `${s}.[jobs]`,
     schedules: `${s}.[schedules]`,
     migrations: `${s}.[migrations]`,
+    runs: `${s}.[job_runs]`,
+    logs: `${s}.[job_logs]`,
+    executors: `${s}.[executors]`,
   };
 }

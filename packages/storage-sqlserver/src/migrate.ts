@@ -1,7 +1,13 @@
 import sql from 'mssql';
 import { StoreSetupError } from '@oddjob/core';
 import type { SchemaNames } from './identifiers.js';
-import { LATEST_VERSION, migrationBody, MIGRATION_LOCK_FAILED, MIGRATION_LOCK_TIMEOUT_MS, SCHEMA_TOO_NEW } from './migrations.js';
+import {
+  LATEST_VERSION,
+  migrationBody,
+  MIGRATION_LOCK_FAILED,
+  MIGRATION_LOCK_TIMEOUT_MS,
+  SCHEMA_TOO_NEW,
+} from './migrations.js';
 import type { StatementRunner } from './runner.js';
 import { schemaVersion } from './statements.js';
 import { errorNumbers } from './transient.js';
@@ -18,7 +24,10 @@ export const MIGRATION_REQUEST_TIMEOUT_MS = MIGRATION_LOCK_TIMEOUT_MS + 600_000;
 /** The request the migration batch runs on: on the transaction, with its own time-out. */
 export function migrationRequest(tx: sql.Transaction): sql.Request {
   // mssql 12 takes per-request overrides as a second argument; @types/mssql does not declare it yet.
-  const RequestWithOverrides = sql.Request as unknown as new (parent: sql.Transaction, overrides: { requestTimeout: number }) => sql.Request;
+  const RequestWithOverrides = sql.Request as unknown as new (
+    parent: sql.Transaction,
+    overrides: { requestTimeout: number },
+  ) => sql.Request;
   return new RequestWithOverrides(tx, { requestTimeout: MIGRATION_REQUEST_TIMEOUT_MS });
 }
 
@@ -33,10 +42,16 @@ export async function applyMigrations(runner: StatementRunner, names: SchemaName
   } catch (err) {
     const numbers = errorNumbers(err);
     if (numbers.includes(SCHEMA_TOO_NEW)) {
-      throw new StoreSetupError(`schema "${names.schema}" was migrated by a newer @oddjob/storage-sqlserver (this one knows up to version ${LATEST_VERSION}); refusing to use it`, { cause: err });
+      throw new StoreSetupError(
+        `schema "${names.schema}" was migrated by a newer @oddjob/storage-sqlserver (this one knows up to version ${LATEST_VERSION}); refusing to use it`,
+        { cause: err },
+      );
     }
     if (numbers.includes(MIGRATION_LOCK_FAILED)) {
-      throw new StoreSetupError(`another process held the migration lock on schema "${names.schema}" for over ${MIGRATION_LOCK_TIMEOUT_MS / 1000} s`, { cause: err });
+      throw new StoreSetupError(
+        `another process held the migration lock on schema "${names.schema}" for over ${MIGRATION_LOCK_TIMEOUT_MS / 1000} s`,
+        { cause: err },
+      );
     }
     throw new StoreSetupError(`migrating schema "${names.schema}" failed: ${(err as Error).message}`, { cause: err });
   }
@@ -52,7 +67,9 @@ export async function readSchemaVersion(runner: StatementRunner, names: SchemaNa
 export async function verifySchemaVersion(runner: StatementRunner, names: SchemaNames): Promise<void> {
   const version = await readSchemaVersion(runner, names);
   if (version > LATEST_VERSION) {
-    throw new StoreSetupError(`schema "${names.schema}" is at version ${version}, newer than this library's ${LATEST_VERSION}; upgrade @oddjob/storage-sqlserver`);
+    throw new StoreSetupError(
+      `schema "${names.schema}" is at version ${version}, newer than this library's ${LATEST_VERSION}; upgrade @oddjob/storage-sqlserver`,
+    );
   }
   if (version < LATEST_VERSION) {
     throw new StoreSetupError(

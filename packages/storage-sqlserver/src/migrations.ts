@@ -98,9 +98,84 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       `CREATE NONCLUSTERED INDEX [IX_schedules_due] ON {schema}.[schedules] (next_fire_at) WHERE paused = 0 AND next_fire_at IS NOT NULL`,
     ],
   },
+  {
+    version: 2,
+    name: 'run history, logs, results, executors',
+    statements: [
+      // Nullable columns without a default: SQL Server adds them as a metadata-only change (no
+      // rewrite of existing rows), so upgrading a large jobs table is instant, and every existing
+      // job reads back with them null. One column per ALTER keeps each statement the plainest form.
+      `ALTER TABLE {schema}.[jobs] ADD started_at datetime2(3) NULL`,
+      `ALTER TABLE {schema}.[jobs] ADD executor_id nvarchar(200) NULL`,
+      `ALTER TABLE {schema}.[jobs] ADD host nvarchar(255) NULL`,
+      `ALTER TABLE {schema}.[jobs] ADD result nvarchar(max) NULL`,
+      `ALTER TABLE {schema}.[jobs] ADD progress_message nvarchar(1000) NULL`,
+      // One row per ended attempt that the job's row no longer describes (see core's runs.ts). The
+      // key leads with job_id, so listing a job's runs and the cascading delete are both seeks.
+      // ON DELETE CASCADE rather than explicit deletes: the database then removes runs and logs for
+      // every way a job row goes (purgeJobs, retention, a DBA's own DELETE), and cannot leave orphans.
+      `CREATE TABLE {schema}.[job_runs] (
+  job_id char(36) ${BIN2} NOT NULL,
+  seq bigint IDENTITY(1, 1) NOT NULL,
+  attempt int NOT NULL,
+  executor_id nvarchar(200) NOT NULL,
+  host nvarchar(255) NULL,
+  state varchar(10) ${BIN2} NOT NULL,
+  started_at datetime2(3) NOT NULL,
+  finished_at datetime2(3) NOT NULL,
+  error nvarchar(max) NULL,
+  progress nvarchar(max) NULL,
+  progress_message nvarchar(1000) NULL,
+  CONSTRAINT [PK_job_runs] PRIMARY KEY CLUSTERED (job_id, seq),
+  CONSTRAINT [FK_job_runs_jobs] FOREIGN KEY (job_id) REFERENCES {schema}.[jobs] (id) ON DELETE CASCADE,
+  CONSTRAINT [CK_job_runs_state] CHECK (state IN ('done', 'retry', 'failed', 'cancelled', 'lease-lost', 'released'))
+)`,
+      // Log lines: seq is one identity for the table, so it increases with every append (the
+      // contract asks no more). message fits MAX_LOG_LINE_CHARS (4000 UTF-16 units = nvarchar(4000)).
+      `CREATE TABLE {schema}.[job_logs] (
+  job_id char(36) ${BIN2} NOT NULL,
+  seq bigint IDENTITY(1, 1) NOT NULL,
+  attempt int NOT NULL,
+  logged_at datetime2(3) NOT NULL,
+  level varchar(5) ${BIN2} NOT NULL,
+  message nvarchar(4000) NOT NULL,
+  CONSTRAINT [PK_job_logs] PRIMARY KEY CLUSTERED (job_id, seq),
+  CONSTRAINT [FK_job_logs_jobs] FOREIGN KEY (job_id) REFERENCES {schema}.[jobs] (id) ON DELETE CASCADE,
+  CONSTRAINT [CK_job_logs_level] CHECK (level IN ('debug', 'info', 'warn', 'error'))
+)`,
+      // The executor registry: a handful of rows, one per live shell, replaced every heartbeat.
+      `CREATE TABLE {schema}.[executors] (
+  id nvarchar(200) ${BIN2} NOT NULL,
+  host nvarchar(255) NOT NULL,
+  pid int NOT NULL,
+  version nvarchar(50) NOT NULL,
+  queues nvarchar(max) NOT NULL,
+  started_at datetime2(3) NOT NULL,
+  state varchar(10) ${BIN2} NOT NULL,
+  heartbeat_at datetime2(3) NOT NULL,
+  CONSTRAINT [PK_executors] PRIMARY KEY CLUSTERED (id),
+  CONSTRAINT [CK_executors_state] CHECK (state IN ('running', 'stopping'))
+)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'host affinity: jobs.pinned_host',
+    statements: [
+      // The host a job is pinned to (JobOptions.pinnedHost), NULL for an unpinned job; written by the
+      // insert only. Nullable without a default: a metadata-only change, instant on a large table.
+      `ALTER TABLE {schema}.[jobs] ADD pinned_host nvarchar(255) NULL`,
+      // The claim's pick tests pinned_host; as an INCLUDE column of the index it walks, the pick
+      // still reads that index alone (no lookup into the table per row). Dropped and created again
+      // rather than WITH (DROP_EXISTING = ON), which Babelfish does not take. The claim never writes
+      // pinned_host, so it does not make the claim's UPDATE maintain more of the index than before.
+      `DROP INDEX [IX_jobs_claimable] ON {schema}.[jobs]`,
+      `CREATE NONCLUSTERED INDEX [IX_jobs_claimable] ON {schema}.[jobs] (queue, run_at, id) INCLUDE (pinned_host) WHERE status IN ('new', 'retry')`,
+    ],
+  },
 ]);
 
-export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 /** sha256 of a migration's statements as written (schema-independent), pinned by the tests. */
 export function migrationChecksum(m: Migration): string {
@@ -132,7 +207,7 @@ export function applockResource(names: SchemaNames): string {
  * migration not yet in the ledger.
  */
 export function migrationBody(names: SchemaNames, migrations: readonly Migration[] = MIGRATIONS): string {
-  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
+  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
   const lines = [
     'DECLARE @lock int;',
     `EXEC @lock = sys.sp_getapplock @Resource = ${literal(applockResource(names))}, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = ${MIGRATION_LOCK_TIMEOUT_MS};`,
@@ -161,7 +236,7 @@ export function migrationBody(names: SchemaNames, migrations: readonly Migration
  * transaction back; the CATCH block rolls back what is left and re-raises the error.
  */
 export function migrationScript(names: SchemaNames, migrations: readonly Migration[] = MIGRATIONS): string {
-  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1]!.version;
+  const latest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
   return [
     `-- OddJob for TypeScript: SQL Server schema ${names.quotedSchema}, migrations up to version ${latest}.`,
     '-- Safe to run more than once: applied migrations are skipped. Needs SQL Server 2017 or later.',

@@ -1,4 +1,14 @@
-import { InvalidOptionError, type Clock, type JobRegistry } from '@oddjob/core';
+import {
+  InvalidOptionError,
+  resolveMigrationMode,
+  resolveRetention,
+  type Clock,
+  type JobLogger,
+  type JobRegistry,
+  type MigrationMode,
+  type ResolvedRetention,
+  type RetentionOptions,
+} from '@oddjob/core';
 import { validatePoolOptions, type ConnectionSetting, type PoolOptions } from './connection.js';
 import { validateIdentifier } from './identifiers.js';
 import { DEFAULT_RETRY, type RetryOptions } from './transient.js';
@@ -25,6 +35,18 @@ export interface SqlServerStoreOptions {
   migrations?: 'apply' | 'verify';
   /** Registry for the adder's typed form; core's default registry otherwise. */
   registry?: JobRegistry;
+  /**
+   * How long finished jobs are kept (core's RetentionOptions, the same on every store). Off by
+   * default; with `intervalMs` a background timer purges them through purgeJobs.
+   */
+  retention?: RetentionOptions;
+  /** Told about errors in background work (the retention timer); default console.warn. */
+  onBackgroundError?: (err: Error) => void;
+  /**
+   * Where the store logs what it learns at connect (the engine: SQL Server at info, Babelfish as a
+   * warning). Default: only the Babelfish warning, on stderr.
+   */
+  logger?: Pick<JobLogger, 'info' | 'warn'>;
 }
 
 export interface ResolvedOptions {
@@ -32,15 +54,33 @@ export interface ResolvedOptions {
   pool: PoolOptions;
   clock: Clock | undefined;
   retry: Required<RetryOptions>;
-  migrations: 'apply' | 'verify';
+  migrations: MigrationMode;
+  registry: JobRegistry | undefined;
+  retention: ResolvedRetention;
+  onBackgroundError: (err: Error) => void;
+  logger: Pick<JobLogger, 'info' | 'warn'> | undefined;
 }
 
-const KNOWN = ['connection', 'schema', 'pool', 'clock', 'retry', 'migrations', 'registry'];
+const KNOWN = [
+  'connection',
+  'schema',
+  'pool',
+  'clock',
+  'retry',
+  'migrations',
+  'registry',
+  'retention',
+  'onBackgroundError',
+  'logger',
+];
 
 /** Checks every option, naming the first bad one; the connection itself is checked by the factory. */
 export function resolveOptions(options: SqlServerStoreOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', 'must be an object { connection, schema?, pool?, clock?, retry?, migrations? }');
+    throw new InvalidOptionError(
+      'options',
+      'must be an object { connection, schema?, pool?, clock?, retry?, migrations? }',
+    );
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.includes(key)) throw new InvalidOptionError(key, `is not an option (known: ${KNOWN.join(', ')})`);
@@ -52,7 +92,10 @@ export function resolveOptions(options: SqlServerStoreOptions): ResolvedOptions 
   }
   const retry = { ...DEFAULT_RETRY, ...(options.retry ?? {}) };
   if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1 || retry.maxAttempts > 100) {
-    throw new InvalidOptionError('retry.maxAttempts', `must be an integer from 1 to 100, got ${String(retry.maxAttempts)}`);
+    throw new InvalidOptionError(
+      'retry.maxAttempts',
+      `must be an integer from 1 to 100, got ${String(retry.maxAttempts)}`,
+    );
   }
   for (const key of ['baseDelayMs', 'maxDelayMs'] as const) {
     const v = retry[key];
@@ -60,9 +103,26 @@ export function resolveOptions(options: SqlServerStoreOptions): ResolvedOptions 
       throw new InvalidOptionError(`retry.${key}`, `must be a finite number >= 0, got ${String(v)}`);
     }
   }
-  const migrations = options.migrations ?? 'apply';
-  if (migrations !== 'apply' && migrations !== 'verify') {
-    throw new InvalidOptionError('migrations', `must be "apply" or "verify", got ${JSON.stringify(migrations)}`);
+  const migrations = resolveMigrationMode(options.migrations);
+  if (options.onBackgroundError !== undefined && typeof options.onBackgroundError !== 'function') {
+    throw new InvalidOptionError('onBackgroundError', 'must be a function');
   }
-  return { schema, pool, clock: options.clock, retry, migrations };
+  const logger = options.logger;
+  if (
+    logger !== undefined &&
+    (logger === null || typeof logger.info !== 'function' || typeof logger.warn !== 'function')
+  ) {
+    throw new InvalidOptionError('logger', 'must have info() and warn() methods');
+  }
+  return {
+    schema,
+    pool,
+    clock: options.clock,
+    retry,
+    migrations,
+    registry: options.registry,
+    retention: resolveRetention(options.retention),
+    onBackgroundError: options.onBackgroundError ?? ((err) => console.warn(`[oddjob/sqlserver] ${err.message}`)),
+    logger,
+  };
 }

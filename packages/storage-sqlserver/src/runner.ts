@@ -1,12 +1,25 @@
 import sql from 'mssql';
 import type { Clock } from '@oddjob/core';
 import type { IJobQueueDbConnectionFactory } from './connection.js';
-import type { BuiltStatement } from './statements.js';
-import { T } from './statements.js';
+import { T, type BuiltStatement } from './statements.js';
 import { withRetry, type RetryOptions } from './transient.js';
 
 /** Declares @now for a store without a Clock: the server's UTC time, at ms precision like the columns. */
 export const NOW_DECLARATION = 'DECLARE @now datetime2(3) = SYSUTCDATETIME();\n';
+
+/**
+ * Binds a statement to a request: every parameter with its declared type, and @now from the clock
+ * (or, without one, declared in the text as SYSUTCDATETIME()). Returns the text to run.
+ */
+export function bindStatement(request: sql.Request, statement: BuiltStatement, clock: Clock | undefined): string {
+  for (const p of statement.params) request.input(p.name, p.type, p.value);
+  if (!statement.usesNow) return statement.text;
+  if (clock) {
+    request.input('now', T.time, clock.now());
+    return statement.text;
+  }
+  return NOW_DECLARATION + statement.text;
+}
 
 /**
  * Runs built statements: binds every parameter with its declared type, binds or declares @now, and
@@ -21,21 +34,10 @@ export class StatementRunner {
     readonly clock: Clock | undefined,
   ) {}
 
-  /** Makes the request and binds the statement to it; exported for tests of the binding itself. */
-  prepare(request: sql.Request, statement: BuiltStatement): string {
-    for (const p of statement.params) request.input(p.name, p.type, p.value);
-    if (!statement.usesNow) return statement.text;
-    if (this.clock) {
-      request.input('now', T.time, this.clock.now());
-      return statement.text;
-    }
-    return NOW_DECLARATION + statement.text;
-  }
-
   /** One try, on the given transaction or a pooled connection. */
   async once<R>(statement: BuiltStatement, tx?: sql.Transaction): Promise<sql.IResult<R>> {
     const request = tx ? new sql.Request(tx) : (await this.connections.getPool()).request();
-    const text = this.prepare(request, statement);
+    const text = bindStatement(request, statement, this.clock);
     return request.query<R>(text);
   }
 

@@ -1,30 +1,21 @@
-import { InvalidOptionError, type IScheduleStore, type ScheduleRecord } from '@oddjob/core';
+import {
+  checkDueSchedules,
+  checkExpectedVersion,
+  checkScheduleRecord,
+  type IScheduleStore,
+  type ScheduleRecord,
+} from '@oddjob/core';
 import { affected, type SqlServerContext } from './context.js';
 import { rowToSchedule, scheduleToRow, type ScheduleRow } from './row-mapping.js';
-import { deleteSchedule, getSchedule, insertSchedule, listDueSchedules, listSchedules, updateSchedule } from './statements.js';
+import {
+  deleteSchedule,
+  getSchedule,
+  insertSchedule,
+  listDueSchedules,
+  listSchedules,
+  updateSchedule,
+} from './statements.js';
 import { isDuplicateKeyError } from './transient.js';
-
-const LIMITS: [keyof ScheduleRecord, number][] = [
-  ['name', 200],
-  ['cron', 200],
-  ['timeZone', 100],
-  ['target', 200],
-  ['method', 200],
-  ['queue', 100],
-];
-
-/** Checks the bounded text fields, so nothing is ever truncated on the way into a column. */
-function checkSchedule(s: ScheduleRecord): ScheduleRecord {
-  if (s === null || typeof s !== 'object') throw new InvalidOptionError('schedule', 'must be a ScheduleRecord');
-  for (const [field, max] of LIMITS) {
-    const v = s[field];
-    if (typeof v !== 'string' || v.length === 0 || v.length > max) {
-      throw new InvalidOptionError(`schedule.${field}`, `must be a string of 1 to ${max} characters`);
-    }
-  }
-  if (!Number.isInteger(s.version)) throw new InvalidOptionError('schedule.version', 'must be an integer');
-  return s;
-}
 
 /** Schedules beside the jobs, with compare-and-set updates on `version`. */
 export class SqlServerScheduleStore implements IScheduleStore {
@@ -32,7 +23,11 @@ export class SqlServerScheduleStore implements IScheduleStore {
 
   async insertSchedule(schedule: ScheduleRecord): Promise<boolean> {
     try {
-      return affected(await this.ctx.runner.run(insertSchedule(this.ctx.names, scheduleToRow(checkSchedule(schedule))))) === 1;
+      return (
+        affected(
+          await this.ctx.runner.run(insertSchedule(this.ctx.names, scheduleToRow(checkScheduleRecord(schedule)))),
+        ) === 1
+      );
     } catch (err) {
       if (isDuplicateKeyError(err)) return false; // lost a race for the name: someone else's insert won
       throw err;
@@ -50,8 +45,14 @@ export class SqlServerScheduleStore implements IScheduleStore {
   }
 
   async updateSchedule(schedule: ScheduleRecord, expectedVersion: number): Promise<boolean> {
-    if (!Number.isInteger(expectedVersion)) throw new InvalidOptionError('expectedVersion', 'must be an integer');
-    return affected(await this.ctx.runner.run(updateSchedule(this.ctx.names, scheduleToRow(checkSchedule(schedule)), expectedVersion))) === 1;
+    checkExpectedVersion(expectedVersion);
+    return (
+      affected(
+        await this.ctx.runner.run(
+          updateSchedule(this.ctx.names, scheduleToRow(checkScheduleRecord(schedule)), expectedVersion),
+        ),
+      ) === 1
+    );
   }
 
   async deleteSchedule(name: string): Promise<boolean> {
@@ -60,9 +61,10 @@ export class SqlServerScheduleStore implements IScheduleStore {
   }
 
   async listDueSchedules(now: Date, limit: number): Promise<ScheduleRecord[]> {
-    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new InvalidOptionError('now', 'must be a valid Date');
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidOptionError('limit', `must be an integer >= 0, got ${String(limit)}`);
+    checkDueSchedules(now, limit);
     if (limit === 0) return [];
-    return ((await this.ctx.runner.run<ScheduleRow>(listDueSchedules(this.ctx.names, now, limit))).recordset ?? []).map(rowToSchedule);
+    return ((await this.ctx.runner.run<ScheduleRow>(listDueSchedules(this.ctx.names, now, limit))).recordset ?? []).map(
+      rowToSchedule,
+    );
   }
 }

@@ -1,3 +1,12 @@
+import { EngineDetectionError } from './connection.js';
+import {
+  infraRetryDelayMs,
+  OddJobError,
+  StorageOperationError,
+  StorageUnavailableError,
+  withInfraRetry,
+  type InfraRetryOptions,
+} from '@oddjob/core';
 /**
  * Infrastructure retries, kept apart from job retries: which failures of a statement are worth
  * running it again, and how long to wait in between.
@@ -15,8 +24,50 @@
  * rolled the caller's work back (1205 does), so it is the caller's decision what to do, never ours.
  */
 
-export const RETRIED_ERROR_NUMBERS: ReadonlySet<number> = new Set([1205, 1222]);
-export const RETRIED_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ESOCKET', 'ETIMEOUT', 'ECONNCLOSED', 'ECLOSE']);
+export const RETRIED_ERROR_NUMBERS: ReadonlySet<number> = new Set([
+  1205, // deadlock victim
+  1222, // lock request time-out
+  -2, // client-side request time-out as the server reports it
+  233, // no process on the other end of the pipe (connection dropped)
+  10053, // transport-level error: connection aborted by the host
+  10054, // transport-level error: connection reset by the peer
+  10060, // network time-out
+  10928, // Azure SQL: resource limit reached, try later
+  10929, // Azure SQL: resource governor minimum not met, try later
+  40197, // Azure SQL: service error processing the request (failover)
+  40501, // Azure SQL: service is busy
+  40613, // Azure SQL: database not currently available
+  49918, // Azure SQL: not enough resources to process the request
+  49919, // Azure SQL: too many create/update operations in progress
+  49920, // Azure SQL: too many operations in progress
+]);
+export const RETRIED_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ESOCKET',
+  'ETIMEOUT',
+  'ECONNCLOSED',
+  'ECLOSE',
+  'ECONNREFUSED',
+]);
+
+/**
+ * Server errors that say "this statement or setup is wrong", kept as a table so the mapping into
+ * core's family is explicit; any other non-transient error is treated as permanent as well (a
+ * constraint, a conversion, ...), these only give the message a hint.
+ */
+export const PERMANENT_ERROR_HINTS: ReadonlyMap<number, string> = new Map([
+  [102, 'syntax error'],
+  [156, 'syntax error near a keyword'],
+  [207, 'invalid column name: is the schema migrated?'],
+  [208, 'invalid object name: is the schema migrated?'],
+  [229, 'permission denied'],
+  [230, 'permission denied on a column'],
+  [262, 'permission denied in the database'],
+  [297, 'the user has no permission to perform this action'],
+  [2812, 'stored procedure not found'],
+  [8115, 'arithmetic overflow'],
+  [18456, 'login failed'],
+]);
 
 /** Duplicate key: 2627 (PRIMARY KEY or UNIQUE constraint), 2601 (unique index). */
 export const DUPLICATE_KEY_NUMBERS: ReadonlySet<number> = new Set([2627, 2601]);
@@ -58,37 +109,59 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return errorNumbers(err).some((n) => DUPLICATE_KEY_NUMBERS.has(n));
 }
 
-/** How hard to retry transient failures. */
-export interface RetryOptions {
-  /** Tries in all, the first included (>= 1). Default 5. */
-  maxAttempts?: number;
-  /** Delay before the first retry; doubled each time, with full jitter. Default 50 ms. */
-  baseDelayMs?: number;
-  /** Cap on one delay. Default 2000 ms. */
-  maxDelayMs?: number;
-}
+/** How hard to retry transient failures: core's one vocabulary (defaults here: 5 tries, 50 ms, 2000 ms). */
+export type RetryOptions = Omit<InfraRetryOptions, 'deadlineMs'>;
 
-export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({ maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 });
+export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({
+  maxAttempts: 5,
+  baseDelayMs: 50,
+  maxDelayMs: 2000,
+});
 
-/** The wait before retry n (1-based): uniform in [0, min(max, base * 2^(n-1))] ("full jitter"). */
+/** The wait before retry n (1-based): core's equal jitter, uniform in [d/2, d], d = min(max, base * 2^(n-1)). */
 export function backoffMs(retry: Required<RetryOptions>, n: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (n - 1));
-  return Math.round(random() * ceiling);
+  return infraRetryDelayMs(retry, n, random);
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `work` and runs it again on a transient error, at most `maxAttempts` times in all. `work`
- * must start from scratch each time (a new request, a new transaction).
+ * Runs `work` and runs it again on a transient error, at most `maxAttempts` times in all (core's
+ * withInfraRetry with this provider's table of transient errors). `work` must start from scratch
+ * each time (a new request, a new transaction).
  */
-export async function withRetry<T>(retry: Required<RetryOptions>, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      if (attempt >= retry.maxAttempts || !isTransientError(err)) throw err;
-      await sleep(backoffMs(retry, attempt));
-    }
+export function withRetry<T>(retry: Required<RetryOptions>, work: () => Promise<T>): Promise<T> {
+  return withInfraRetry(retry, isTransientError, () => work());
+}
+
+/**
+ * Maps anything a statement threw into core's storage error family, so no raw mssql error leaves the
+ * store: transient failures (which outlived the retries) become StorageUnavailableError, the rest
+ * StorageOperationError naming the operation and the server's error number. OddJob's own errors
+ * (bad input, corrupt rows, setup) pass through unchanged — but for a failed @@VERSION read whose
+ * cause is transient (EngineDetectionError): that is the server blinking, not a setup mistake.
+ */
+export function toStorageError(operation: string, err: unknown): Error {
+  if (err instanceof EngineDetectionError && isTransientError(err.cause)) {
+    return new StorageUnavailableError(
+      'sqlserver',
+      operation,
+      `SQL Server was unavailable for "${operation}": ${err.message}`,
+      { cause: err },
+    );
   }
+  if (err instanceof OddJobError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (isTransientError(err)) {
+    return new StorageUnavailableError(
+      'sqlserver',
+      operation,
+      `SQL Server was unavailable for "${operation}": ${message}`,
+      { cause: err },
+    );
+  }
+  const number = errorNumbers(err)[0];
+  const hint = number === undefined ? undefined : PERMANENT_ERROR_HINTS.get(number);
+  const detail = number === undefined ? '' : ` (error ${number}${hint ? `: ${hint}` : ''})`;
+  return new StorageOperationError('sqlserver', operation, `"${operation}" failed: ${message}${detail}`, {
+    cause: err,
+  });
 }

@@ -1,5 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { LATEST_VERSION, migrationBody, migrationChecksum, migrationScript, MIGRATIONS, schemaNames } from '../src/index.js';
+import {
+  LATEST_VERSION,
+  migrationBody,
+  migrationChecksum,
+  migrationScript,
+  MIGRATIONS,
+  schemaNames,
+} from '../src/index.js';
 import sql from 'mssql';
 import { migrationRequest, MIGRATION_REQUEST_TIMEOUT_MS } from '../src/migrate.js';
 import { applockResource, MIGRATION_LOCK_TIMEOUT_MS, renderStatement } from '../src/migrations.js';
@@ -10,13 +19,15 @@ import { applockResource, MIGRATION_LOCK_TIMEOUT_MS, renderStatement } from '../
  */
 const PINNED: Record<number, string> = {
   1: '050073c4fbdcb720f71efb8809e65c2530fec56b75d62b14edf8ebe938f10932',
+  2: '61f6e9f5da852220230fc52b07ffe00885f8477474b1f2da97420d7cdc4fe3a8',
+  3: '324c6e0e48582d8e8305cd09d258632f7364aaf876b6740c04c8e42eee936abc',
 };
 
 describe('sqlserver: migrations', function () {
   it('are numbered 1, 2, 3, ... with no gaps, each named and non-empty', function () {
     MIGRATIONS.forEach((m, i) => {
       expect(m.version).to.equal(i + 1);
-      expect(m.name).to.be.a('string').and.not.empty;
+      expect(m.name).to.be.a('string').and.not.equal('');
       expect(m.statements.length).to.be.greaterThan(0);
     });
     expect(LATEST_VERSION).to.equal(MIGRATIONS.length);
@@ -25,7 +36,9 @@ describe('sqlserver: migrations', function () {
   it('are append-only: every released migration still has its pinned checksum', function () {
     for (const m of MIGRATIONS) {
       const pinned = PINNED[m.version];
-      expect(pinned, `migration ${m.version} has no pinned checksum: add it to PINNED when you release it`).to.be.a('string');
+      expect(pinned, `migration ${m.version} has no pinned checksum: add it to PINNED when you release it`).to.be.a(
+        'string',
+      );
       expect(migrationChecksum(m), `migration ${m.version} was edited; add a new migration instead`).to.equal(pinned);
     }
   });
@@ -83,7 +96,9 @@ describe('sqlserver: migrations', function () {
     const script = migrationScript(schemaNames('jobs'));
     expect(script).to.not.match(/^\s*GO\s*$/im); // one batch: the transaction cannot be split
     expect(script.indexOf('BEGIN TRANSACTION')).to.be.lessThan(script.indexOf('sp_getapplock'));
-    expect(script.indexOf('COMMIT TRANSACTION')).to.be.greaterThan(script.lastIndexOf('INSERT INTO [jobs].[migrations]'));
+    expect(script.indexOf('COMMIT TRANSACTION')).to.be.greaterThan(
+      script.lastIndexOf('INSERT INTO [jobs].[migrations]'),
+    );
     expect(script).to.contain('ROLLBACK TRANSACTION');
     expect(script).to.contain("EXEC(N'CREATE SCHEMA [jobs]')");
   });
@@ -91,13 +106,58 @@ describe('sqlserver: migrations', function () {
   it("quote the DDL inside EXEC(N'...') so that it reads back exactly as written", function () {
     const names = schemaNames('s');
     const body = migrationBody(names);
-    const inner = [...body.matchAll(/EXEC\(N'((?:[^']|'')*)'\);/g)].map((m) => m[1]!.replace(/''/g, "'"));
+    const inner = [...body.matchAll(/EXEC\(N'((?:[^']|'')*)'\);/g)].map((m) => m[1].replace(/''/g, "'"));
     const expected = [
       'CREATE SCHEMA [s]',
-      inner[1]!, // the ledger table, checked by the line below
+      inner[1], // the ledger table, checked by the line below
       ...MIGRATIONS.flatMap((m) => m.statements.map((st) => renderStatement(st, names))),
     ];
     expect(inner[1]).to.match(/^CREATE TABLE \[s\]\.\[migrations\]/);
     expect(inner).to.deep.equal(expected);
+  });
+
+  it('v2 only adds nullable columns to jobs (existing rows keep every value, the new ones read null)', function () {
+    const v2 = MIGRATIONS.find((m) => m.version === 2)!;
+    const alters = v2.statements.filter((st) => st.startsWith('ALTER TABLE'));
+    expect(alters.map((st) => /ADD (\w+) /.exec(st)![1])).to.deep.equal([
+      'started_at',
+      'executor_id',
+      'host',
+      'result',
+      'progress_message',
+    ]);
+    for (const st of alters) expect(st).to.match(/^ALTER TABLE \{schema\}\.\[jobs\] ADD \w+ [\w()]+ NULL$/);
+    expect(alters.find((st) => st.includes(' result '))).to.contain('nvarchar(max)');
+    expect(v2.statements.join('\n')).to.not.match(/\bDROP\b|\bUPDATE\b|ALTER COLUMN/i);
+  });
+
+  it('v2 keeps runs and logs under their job: bigint identity seq, clustered on (job_id, seq), deleted with it by cascade', function () {
+    const v2 = MIGRATIONS.find((m) => m.version === 2)!;
+    for (const table of ['job_runs', 'job_logs']) {
+      const ddl = v2.statements.find((st) => st.startsWith(`CREATE TABLE {schema}.[${table}]`))!;
+      expect(ddl, table).to.match(/seq bigint IDENTITY\(1, 1\) NOT NULL/);
+      expect(ddl, table).to.match(new RegExp(`PRIMARY KEY CLUSTERED \\(job_id, seq\\)`));
+      expect(ddl, table).to.match(/FOREIGN KEY \(job_id\) REFERENCES \{schema\}\.\[jobs\] \(id\) ON DELETE CASCADE/);
+      // the key column must carry the jobs key's collation, or the foreign key cannot be created
+      expect(ddl, table).to.match(/job_id char\(36\) COLLATE Latin1_General_100_BIN2 NOT NULL/);
+    }
+    const logs = v2.statements.find((st) => st.includes('[job_logs]'))!;
+    expect(logs).to.contain('message nvarchar(4000) NOT NULL'); // MAX_LOG_LINE_CHARS UTF-16 units
+    const runs = v2.statements.find((st) => st.includes('[job_runs]'))!;
+    expect(runs).to.contain("CHECK (state IN ('done', 'retry', 'failed', 'cancelled', 'lease-lost', 'released'))");
+    expect(v2.statements.some((st) => st.startsWith('CREATE TABLE {schema}.[executors]'))).to.equal(true);
+  });
+
+  it('are all printed by the migrations bin, v3 included', function () {
+    const bin = fileURLToPath(new URL('../src/bin/print-migrations.js', import.meta.url));
+    const out = execFileSync(process.execPath, [bin, '--schema', 'printed'], { encoding: 'utf8' });
+    expect(out).to.equal(migrationScript(schemaNames('printed')));
+    expect(out).to.contain(`migrations up to version ${LATEST_VERSION}.`);
+    expect(LATEST_VERSION).to.equal(3);
+    for (const m of MIGRATIONS) expect(out).to.contain(`VALUES (${m.version}, N'${m.name}', '${migrationChecksum(m)}'`);
+    expect(out).to.contain('CREATE TABLE [printed].[job_runs]');
+    expect(out).to.contain('ALTER TABLE [printed].[jobs] ADD started_at datetime2(3) NULL');
+    expect(out).to.contain('ALTER TABLE [printed].[jobs] ADD pinned_host nvarchar(255) NULL');
+    expect(out).to.contain('INCLUDE (pinned_host)');
   });
 });

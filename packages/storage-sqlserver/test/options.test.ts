@@ -32,7 +32,20 @@ describe('sqlserver: identifiers', function () {
   });
 
   it('rejects anything that could break out of the brackets or is not a plain name', function () {
-    for (const bad of ['', '1abc', 'a b', 'x]; DROP TABLE y; --', 'a]', '[a]', 'dbo.jobs', 'a-b', 'é', 'a'.repeat(65), null, 42]) {
+    for (const bad of [
+      '',
+      '1abc',
+      'a b',
+      'x]; DROP TABLE y; --',
+      'a]',
+      '[a]',
+      'dbo.jobs',
+      'a-b',
+      'é',
+      'a'.repeat(65),
+      null,
+      42,
+    ]) {
       throwsOption(() => validateIdentifier('schema', bad), 'schema');
     }
     expect(() => quoteIdentifier('x]')).to.throw(InvalidOptionError);
@@ -41,7 +54,9 @@ describe('sqlserver: identifiers', function () {
 
 describe('sqlserver: connection strings', function () {
   it('reads an mssql:// URL, percent-decoding the credentials', function () {
-    const c = parseConnectionString('mssql://sa:p%40ss%3Aw0rd@db.local:1444/jobs?encrypt=true&trustServerCertificate=true&requestTimeout=30000');
+    const c = parseConnectionString(
+      'mssql://sa:p%40ss%3Aw0rd@db.local:1444/jobs?encrypt=true&trustServerCertificate=true&requestTimeout=30000',
+    );
     expect(c.server).to.equal('db.local');
     expect(c.port).to.equal(1444);
     expect(c.user).to.equal('sa');
@@ -64,7 +79,9 @@ describe('sqlserver: connection strings', function () {
   });
 
   it('passes ADO.NET-style strings to mssql', function () {
-    const c = parseConnectionString('Server=localhost,1433;Database=test;User Id=sa;Password=p@ss;Encrypt=true;TrustServerCertificate=true');
+    const c = parseConnectionString(
+      'Server=localhost,1433;Database=test;User Id=sa;Password=p@ss;Encrypt=true;TrustServerCertificate=true',
+    );
     expect(c.server).to.equal('localhost');
     expect(c.port).to.equal(1433);
     expect(c.database).to.equal('test');
@@ -94,7 +111,13 @@ describe('sqlserver: options', function () {
 
   it('keeps a clock, a schema and retry settings', function () {
     const clock = new TestClock();
-    const r = resolveOptions({ connection: 'x', schema: 'jobs', clock, retry: { maxAttempts: 1 }, migrations: 'verify' });
+    const r = resolveOptions({
+      connection: 'x',
+      schema: 'jobs',
+      clock,
+      retry: { maxAttempts: 1 },
+      migrations: 'verify',
+    });
     expect(r.clock).to.equal(clock);
     expect(r.schema).to.equal('jobs');
     expect(r.retry.maxAttempts).to.equal(1);
@@ -108,10 +131,25 @@ describe('sqlserver: options', function () {
     throwsOption(() => resolveOptions({ connection: 'x', migrations: 'maybe' as never }), 'migrations');
     throwsOption(() => resolveOptions({ connection: 'x', clock: {} as never }), 'clock');
     throwsOption(() => resolveOptions({ connection: 'x', shema: 'typo' } as never), 'shema');
+    throwsOption(() => resolveOptions({ connection: 'x', logger: console.log as never }), 'logger');
+  });
+
+  it('keeps a logger (for what the store learns at connect: the engine)', function () {
+    const logger = { info: () => undefined, warn: () => undefined };
+    expect(resolveOptions({ connection: 'x', logger }).logger).to.equal(logger);
+    expect(resolveOptions({ connection: 'x' }).logger).to.equal(undefined);
   });
 
   it('validates tarn pool options', function () {
-    expect(validatePoolOptions({ min: 1, max: 4, acquireTimeoutMillis: 5000, idleTimeoutMillis: 1000, createTimeoutMillis: 2000 })).to.deep.equal({
+    expect(
+      validatePoolOptions({
+        min: 1,
+        max: 4,
+        acquireTimeoutMillis: 5000,
+        idleTimeoutMillis: 1000,
+        createTimeoutMillis: 2000,
+      }),
+    ).to.deep.equal({
       min: 1,
       max: 4,
       acquireTimeoutMillis: 5000,
@@ -128,7 +166,11 @@ describe('sqlserver: options', function () {
 
 describe('sqlserver: connection factory', function () {
   it('builds a pool with the tarn options and UTC dates, without connecting', async function () {
-    const f = new MssqlPoolConnectionFactory('mssql://u:p@127.0.0.1:1/db', { max: 3, min: 1, acquireTimeoutMillis: 1234 });
+    const f = new MssqlPoolConnectionFactory('mssql://u:p@127.0.0.1:1/db', {
+      max: 3,
+      min: 1,
+      acquireTimeoutMillis: 1234,
+    });
     const config = (f as unknown as { pool: { config: sql.config } }).pool.config;
     expect(config.pool).to.include({ max: 3, min: 1, acquireTimeoutMillis: 1234 });
     expect(config.options?.useUTC).to.equal(true);
@@ -140,7 +182,10 @@ describe('sqlserver: connection factory', function () {
   });
 
   it('uses a factory as given, and refuses pool options with it or with a ready pool', function () {
-    const mine: IJobQueueDbConnectionFactory = { getPool: async () => ({}) as sql.ConnectionPool, close: async () => undefined };
+    const mine: IJobQueueDbConnectionFactory = {
+      getPool: async () => ({}) as sql.ConnectionPool,
+      close: async () => undefined,
+    };
     expect(connectionFactory(mine)).to.equal(mine);
     throwsOption(() => connectionFactory(mine, { max: 2 }), 'pool');
     const pool = new sql.ConnectionPool({ server: 'h' });

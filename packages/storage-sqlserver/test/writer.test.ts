@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { prepareJob, type NewJob } from '@oddjob/core';
+import { InvalidOptionError, prepareJob, Retry, type AttemptedJob, type NewJob } from '@oddjob/core';
 import { schemaNames, SqlServerJobWriter, JOBS_PER_STATEMENT, type SqlServerContext } from '../src/index.js';
 import type { BuiltStatement } from '../src/statements.js';
 
@@ -26,8 +26,19 @@ class FakeServer {
     return { names: schemaNames('w'), runner: runner as unknown as SqlServerContext['runner'] };
   }
 
+  /** Rows recordAttempted applied, as its UPDATE would: only rows still new (ids of a given try). */
+  attempted = new Set<string>();
+
   private async run(s: BuiltStatement) {
     this.statements.push(s);
+    if (s.name === 'recordAttempted') {
+      const ids = s.params.filter((x) => /^i\d+$/.test(x.name)).map((x) => x.value as string);
+      const applied = ids.filter((id) => this.rows.has(id) && !this.attempted.has(id));
+      for (const id of applied) this.attempted.add(id);
+      const out = applied.map((id) => ({ id }));
+      return { recordsets: [out], recordset: out, rowsAffected: [0], output: {} };
+    }
+    if (s.name === 'attemptedLogs') return { recordsets: [], recordset: [], rowsAffected: [0], output: {} };
     if (this.raceErrors > 0) {
       this.raceErrors--;
       throw Object.assign(new Error('Cannot insert duplicate key row'), { number: 2601 });
@@ -54,13 +65,90 @@ class FakeServer {
       if (key !== null) sentKeys.add(same(key));
     }
     const ids = new Set(Array.from({ length: count }, (_, i) => p.get(`id${i}`)));
-    const keys = new Set(Array.from({ length: count }, (_, i) => p.get(`uk${i}`) as string | null).filter((k) => k !== null).map(same));
-    const out = [...this.rows].filter(([id, k]) => ids.has(id) || (k !== null && keys.has(same(k)))).map(([id, k]) => ({ id, unique_key: k }));
+    const keys = new Set(
+      Array.from({ length: count }, (_, i) => p.get(`uk${i}`) as string | null)
+        .filter((k) => k !== null)
+        .map(same),
+    );
+    const out = [...this.rows]
+      .filter(([id, k]) => ids.has(id) || (k !== null && keys.has(same(k))))
+      .map(([id, k]) => ({ id, unique_key: k }));
     return { recordsets: [out], recordset: out, rowsAffected: [0], output: {} };
   }
 }
 
-const make = (n: number, uniqueKey?: string): NewJob => prepareJob({ call: { target: 't', method: 'run', args: [n] }, options: { uniqueKey } });
+const make = (n: number, uniqueKey?: string): NewJob =>
+  prepareJob({ call: { target: 't', method: 'run', args: [n] }, options: { uniqueKey } });
+
+const attempted = (n: number, outcome: AttemptedJob['outcome'], over: Partial<AttemptedJob> = {}): AttemptedJob => ({
+  job: prepareJob({ call: { target: 't', method: 'run', args: [n] }, options: { retry: Retry.fixed(3, 1) } }),
+  startedAt: new Date(Date.UTC(2030, 0, 1)),
+  finishedAt: new Date(Date.UTC(2030, 0, 1, 0, 0, 1)),
+  owner: 'immediate:1',
+  outcome,
+  ...over,
+});
+const when = new Date(Date.UTC(2030, 0, 2));
+
+describe('sqlserver: job writer, insertAttempted', function () {
+  it('writes the jobs, their attempt and their lines in that order in one transaction', async function () {
+    const server = new FakeServer();
+    const lines = [{ at: when, level: 'info' as const, message: 'hello' }];
+    const entries = [
+      attempted(1, { kind: 'retry', error: { name: 'E', message: 'm' }, runAt: when }, { logs: lines }),
+      attempted(2, { kind: 'failed', error: { name: 'E', message: 'm' } }),
+    ];
+    const ids = await new SqlServerJobWriter(server.ctx()).insertAttempted(entries);
+    expect(ids).to.deep.equal(entries.map((e) => e.job.id));
+    expect(server.transactions).to.equal(1);
+    expect(server.statements.map((st) => st.name)).to.deep.equal(['insertJobs', 'recordAttempted', 'attemptedLogs']);
+    const insert = new Map(server.statements[0].params.map((p) => [p.name, p.value]));
+    expect(insert.get('r0')).to.deep.equal(when); // due at its retry time
+    expect(insert.get('r1')).to.deep.equal(entries[1].startedAt); // a final job: when it ran
+    const record = new Map(server.statements[1].params.map((p) => [p.name, p.value]));
+    expect([record.get('k0'), record.get('k1'), record.get('o0'), record.get('h0')]).to.deep.equal([
+      'retry',
+      'failed',
+      'immediate:1',
+      null,
+    ]);
+    expect(JSON.parse(record.get('e0') as string)).to.deep.equal({ name: 'E', message: 'm' });
+  });
+
+  it('gives a job whose key is held no attempt and no lines, and answers its holder', async function () {
+    const server = new FakeServer();
+    const writer = new SqlServerJobWriter(server.ctx());
+    const [holder] = await writer.insertJobs([
+      prepareJob({ call: { target: 't', method: 'run', args: [0] }, options: { uniqueKey: 'k' } }),
+    ]);
+    const dup = attempted(1, { kind: 'done' }, { logs: [{ at: when, level: 'info', message: 'x' }] });
+    dup.job = { ...dup.job, uniqueKey: 'k' };
+    expect(await writer.insertAttempted([dup])).to.deep.equal([holder]);
+    expect(server.statements.map((st) => st.name)).to.deep.equal(['insertJobs', 'insertJobs']);
+  });
+
+  it('splits a thousand lines of one attempt into statements under the parameter limit', async function () {
+    const server = new FakeServer();
+    const logs = Array.from({ length: 1000 }, (_, i) => ({ at: when, level: 'info' as const, message: `l${i}` }));
+    await new SqlServerJobWriter(server.ctx()).insertAttempted([attempted(1, { kind: 'done' }, { logs })]);
+    const chunks = server.statements.filter((st) => st.name === 'attemptedLogs');
+    expect(chunks).to.have.length(2);
+    for (const c of chunks) expect(c.params.length).to.be.at.most(2000);
+    expect(chunks.reduce((n, c) => n + c.params.filter((p) => p.name.startsWith('lm')).length, 0)).to.equal(1000);
+  });
+
+  it('refuses bad input before anything runs', async function () {
+    const server = new FakeServer();
+    const bad = attempted(1, {
+      kind: 'retry',
+      error: { name: 'E', message: 'm' },
+    } as unknown as AttemptedJob['outcome']);
+    let caught: unknown;
+    await new SqlServerJobWriter(server.ctx()).insertAttempted([bad]).catch((e: unknown) => (caught = e));
+    expect(caught).to.be.instanceOf(InvalidOptionError);
+    expect(server.statements).to.have.length(0);
+  });
+});
 
 describe('sqlserver: job writer', function () {
   it('writes a batch in one statement and answers the ids in order', async function () {
@@ -78,10 +166,10 @@ describe('sqlserver: job writer', function () {
     const [holder] = await writer.insertJobs([make(0, 'a')]);
     const batch = [make(1, 'a'), make(2, 'b'), make(3, 'b'), make(4)];
     const ids = await writer.insertJobs(batch);
-    expect(ids).to.deep.equal([holder, batch[1]!.id, batch[1]!.id, batch[3]!.id]);
+    expect(ids).to.deep.equal([holder, batch[1].id, batch[1].id, batch[3].id]);
     expect(server.rows.size).to.equal(3);
     // the repeated key was never sent: the statement carried three rows, not four
-    expect(server.statements[1]!.params.filter((p) => /^id\d+$/.test(p.name))).to.have.length(3);
+    expect(server.statements[1].params.filter((p) => /^id\d+$/.test(p.name))).to.have.length(3);
   });
 
   it('treats keys that differ only by trailing spaces as one key, as SQL Server compares them', async function () {
@@ -92,7 +180,7 @@ describe('sqlserver: job writer', function () {
     expect(await writer.insertJobs([make(1, 'k  ')])).to.deep.equal([holder]);
     // within one batch: the second is answered with the first, and never sent to collide in the index
     const batch = [make(2, 'x'), make(3, 'x ')];
-    expect(await writer.insertJobs(batch)).to.deep.equal([batch[0]!.id, batch[0]!.id]);
+    expect(await writer.insertJobs(batch)).to.deep.equal([batch[0].id, batch[0].id]);
     expect(server.rows.size).to.equal(2);
     expect(server.statements).to.have.length(3);
   });

@@ -1,5 +1,5 @@
 import type { Statement } from '../db.js';
-import { JOB_COLUMNS, NOW_SQL, type SqlContext } from './context.js';
+import { historyGone, JOB_COLUMNS, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
 
 /** One job by id (the primary key). */
 export function getJob({ s, statement }: SqlContext): Statement {
@@ -8,16 +8,22 @@ export function getJob({ s, statement }: SqlContext): Statement {
 
 /**
  * Admin listing in creation (id) order. Each filter is "NULL or equal" so one prepared statement
- * serves every combination; this is a dashboard query, not the hot path, and it walks the primary
- * key in order, stopping after limit + offset matches.
+ * serves every combination; this is a dashboard query, not the hot path. It walks the primary key in
+ * order from $6, stopping after limit + offset matches.
  *
- * $1 statuses or NULL, $2 queue or NULL, $3 target or NULL, $4 limit, $5 offset.
+ * $6 is core's uuidBoundAfter(afterId), or the nil UUID when there is no afterId: an inclusive bound
+ * that is always present rather than "NULL or greater", because a prepared statement's generic plan
+ * cannot turn `($6 IS NULL OR id > $6)` into an index condition, so a deep page would walk the key
+ * from its start; `id >= $6` is a seek at every depth.
+ *
+ * $1 statuses or NULL, $2 queue or NULL, $3 target or NULL, $4 limit, $5 offset, $6 lowest id.
  */
 export function listJobs({ s, statement }: SqlContext): Statement {
   return statement(
     'list_jobs',
     `SELECT ${JOB_COLUMNS} FROM ${s}.jobs
-      WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+      WHERE id >= $6::uuid
+        AND ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text IS NULL OR queue = $2::text)
         AND ($3::text IS NULL OR target = $3::text)
       ORDER BY id
@@ -37,33 +43,74 @@ export function countJobs({ s, statement }: SqlContext): Statement {
 
 /**
  * Cancel a job that has not finished. Clearing the lease token is what refuses a running
- * executor's later outcome (its fenced write no longer matches). $1 now, $2 id.
+ * executor's later outcome (its fenced write no longer matches).
+ *
+ * A running job's attempt ends here, so it gets a 'cancelled' run record (core's runs.ts) built from
+ * the row as it was. `old` locks the row first (FOR UPDATE re-reads the latest version if a claim
+ * or outcome committed meanwhile), so the record describes the attempt this cancel really ended,
+ * and a waiting or retrying job, which has none running, gets none. Someone waiting on the job is
+ * told on the finished channel.
+ *
+ * $1 now, $2 id.
  */
-export function cancelJob({ s, statement }: SqlContext): Statement {
+export function cancelJob({ s, finished, statement }: SqlContext): Statement {
   return statement(
     'cancel_job',
-    `UPDATE ${s}.jobs
-        SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = ${NOW_SQL}, updated_at = ${NOW_SQL}
-      WHERE id = $2 AND status IN ('new', 'processing', 'retry')
-     RETURNING id`,
+    `WITH old AS MATERIALIZED (
+       SELECT id, status, attempts, executor_id, host, started_at, progress, progress_message, waited
+         FROM ${s}.jobs
+        WHERE id = $2 AND status IN ('new', 'processing', 'retry')
+          FOR UPDATE
+     ), cancelled AS (
+       UPDATE ${s}.jobs j
+          SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = ${NOW_SQL}, updated_at = ${NOW_SQL},
+              has_history = j.has_history OR old.status = 'processing'
+         FROM old
+        WHERE j.id = old.id
+       RETURNING j.id
+     ), ran AS (
+       INSERT INTO ${s}.job_runs (job_id, attempt, executor_id, host, started_at, finished_at, state, error, progress, progress_message)
+       SELECT id, greatest(attempts, 1), executor_id, host, started_at, ${NOW_SQL}, 'cancelled', NULL, progress, progress_message
+         FROM old
+        WHERE status = 'processing' AND started_at IS NOT NULL AND executor_id IS NOT NULL
+     ), woken AS (
+       ${notifyWaited(finished, 'old')}
+     )
+     SELECT id, (SELECT count(*) FROM woken) AS woken FROM cancelled`,
   );
 }
 
 /**
- * Requeue a finished job as new, attempts back to 0. NOTIFY (through the LEFT JOIN LATERAL, which
- * keeps the row whether or not it notifies) when the job is due at once.
+ * Requeue a finished job as new, attempts back to 0, result cleared. NOTIFY (through the LEFT JOIN
+ * LATERAL, which keeps the row whether or not it notifies) when the job is due at once.
+ *
+ * A done job's last run lives only in its row (derived, core's runs.ts), which this overwrites: `ran`
+ * first stores it as a record. Failed and cancelled jobs already have theirs. `old` locks the row so
+ * that record and the reset describe the same version. Attempts restart at 0, so `has_history` is
+ * what tells a later delete at completion to look for those runs (see migration 3).
  *
  * $1 now, $2 id, $3 run_at or NULL (= now), $4 whether to notify.
  */
 export function requeueJob({ s, channel, statement }: SqlContext): Statement {
   return statement(
     'requeue_job',
-    `WITH r AS (
-       UPDATE ${s}.jobs
-          SET status = 'new', attempts = 0, run_at = COALESCE($3::timestamptz, ${NOW_SQL}), lease_token = NULL,
-              finished_at = NULL, updated_at = ${NOW_SQL}
+    `WITH old AS MATERIALIZED (
+       SELECT id, status, attempts, executor_id, host, started_at, finished_at, progress, progress_message
+         FROM ${s}.jobs
         WHERE id = $2 AND status IN ('done', 'failed', 'cancelled')
-       RETURNING queue, run_at
+          FOR UPDATE
+     ), r AS (
+       UPDATE ${s}.jobs j
+          SET status = 'new', attempts = 0, run_at = COALESCE($3::timestamptz, ${NOW_SQL}), lease_token = NULL,
+              finished_at = NULL, updated_at = ${NOW_SQL}, result = NULL, has_history = true
+         FROM old
+        WHERE j.id = old.id
+       RETURNING j.queue, j.run_at
+     ), ran AS (
+       INSERT INTO ${s}.job_runs (job_id, attempt, executor_id, host, started_at, finished_at, state, error, progress, progress_message)
+       SELECT id, greatest(attempts, 1), executor_id, host, started_at, finished_at, 'done', NULL, progress, progress_message
+         FROM old
+        WHERE status = 'done' AND started_at IS NOT NULL AND executor_id IS NOT NULL
      )
      SELECT r.queue FROM r
        LEFT JOIN LATERAL (SELECT pg_notify(${channel}, r.queue) WHERE $4::boolean AND r.run_at <= ${NOW_SQL}) n ON true`,
@@ -73,11 +120,13 @@ export function requeueJob({ s, channel, statement }: SqlContext): Statement {
 /**
  * Admin purge of final jobs. The literal status list beside the parameter guarantees a live job is
  * never deleted whatever is passed; `finished_at IS NOT NULL` (true of exactly the final jobs, a
- * CHECK says so) lets the planner use the partial `jobs_finished` index.
+ * CHECK says so) lets the planner use the partial `jobs_finished` index. Runs and logs go with their
+ * jobs in the same statement (no foreign keys, see migration 3), and a waiter of a purged job is
+ * woken to find it gone.
  *
  * $1 statuses, $2 queue or NULL, $3 finished before or NULL.
  */
-export function purgeJobs({ s, statement }: SqlContext): Statement {
+export function purgeJobs({ s, finished, statement }: SqlContext): Statement {
   return statement(
     'purge_jobs',
     `WITH d AS (
@@ -85,20 +134,22 @@ export function purgeJobs({ s, statement }: SqlContext): Statement {
         WHERE finished_at IS NOT NULL AND status IN ('done', 'failed', 'cancelled') AND status = ANY($1::text[])
           AND ($2::text IS NULL OR queue = $2::text)
           AND ($3::timestamptz IS NULL OR finished_at < $3::timestamptz)
-       RETURNING 1
+       RETURNING id, waited
+     ), ${historyGone(s, 'd')}, woken AS (
+       ${notifyWaited(finished, 'd')}
      )
-     SELECT count(*)::int AS n FROM d`,
+     SELECT count(*)::int AS n, (SELECT count(*) FROM woken) AS woken FROM d`,
   );
 }
 
 /**
  * Retention: delete one batch of jobs of one final status that finished more than $3 ms ago, oldest
  * first. Batches keep each statement's locks and WAL small; SKIP LOCKED lets two maintainers (or an
- * admin purge) run side by side without waiting.
+ * admin purge) run side by side without waiting. Runs and logs go with their jobs, as in purgeJobs.
  *
  * $1 now, $2 status, $3 keep ms, $4 batch size.
  */
-export function purgeExpired({ s, statement }: SqlContext): Statement {
+export function purgeExpired({ s, finished, statement }: SqlContext): Statement {
   return statement(
     'purge_expired',
     `WITH d AS (
@@ -109,10 +160,66 @@ export function purgeExpired({ s, statement }: SqlContext): Statement {
                       ORDER BY finished_at
                       LIMIT $4
                       FOR UPDATE SKIP LOCKED)
-       RETURNING 1
+       RETURNING id, waited
+     ), ${historyGone(s, 'd')}, woken AS (
+       ${notifyWaited(finished, 'd')}
      )
-     SELECT count(*)::int AS n FROM d`,
+     SELECT count(*)::int AS n, (SELECT count(*) FROM woken) AS woken FROM d`,
   );
+}
+
+/**
+ * A job's runs for listRuns and getJob(id, { runs: true }), with the job's row, in one statement: the
+ * latest run is derived from the row (core's runs.ts), and reading both from one snapshot means an
+ * attempt that ends between two reads can neither show twice nor go missing. The stored runs come
+ * as one JSON array (times as epoch ms, see toRunJson in rows.ts), at most $2 of them, oldest first;
+ * the caller pages, the derived run being the last of the full list. No row: unknown job.
+ *
+ * $1 id, $2 how many stored runs at most.
+ */
+export function jobRuns({ s, statement }: SqlContext): Statement {
+  const ms = (c: string) => `trunc(extract(epoch FROM ${c}) * 1000)::int8`;
+  return statement(
+    'job_runs',
+    `SELECT ${JOB_COLUMNS},
+            (SELECT json_agg(json_build_object('attempt', r.attempt, 'executorId', r.executor_id, 'host', r.host,
+                                               'startedAt', ${ms('r.started_at')}, 'finishedAt', ${ms('r.finished_at')},
+                                               'state', r.state, 'error', r.error, 'progress', r.progress,
+                                               'progressMessage', r.progress_message)
+                             ORDER BY r.started_at, r.attempt)
+               FROM (SELECT * FROM ${s}.job_runs WHERE job_id = $1 ORDER BY started_at, attempt LIMIT $2) r) AS runs
+       FROM ${s}.jobs
+      WHERE id = $1`,
+  );
+}
+
+/**
+ * A job's log lines in write order, through (job_id, seq). Lines are deleted with their job, so an
+ * unknown job simply has none. $1 id, $2 after seq, $3 attempt or NULL, $4 limit.
+ */
+export function listLogs({ s, statement }: SqlContext): Statement {
+  return statement(
+    'list_logs',
+    `SELECT seq, job_id, attempt, at, level, message FROM ${s}.job_logs
+      WHERE job_id = $1 AND seq > $2::int8 AND ($3::int IS NULL OR attempt = $3::int)
+      ORDER BY seq
+      LIMIT $4`,
+  );
+}
+
+/** Jobs by id, for waitForJob's re-reads, batched (see coalesce.ts). $1 ids. */
+export function getJobs({ s, statement }: SqlContext): Statement {
+  return statement('get_jobs', `SELECT ${JOB_COLUMNS} FROM ${s}.jobs WHERE id = ANY($1::uuid[])`);
+}
+
+/**
+ * `waitForJob` says someone waits on these jobs, so the statements that finish them NOTIFY the
+ * finished channel for them (and only for such jobs). Writes only rows whose flag is not yet set: a
+ * thousand waiters on one job update it once. Touches no indexed column, so each is a HOT update.
+ * $1 ids.
+ */
+export function markWaited({ s, statement }: SqlContext): Statement {
+  return statement('mark_waited', `UPDATE ${s}.jobs SET waited = true WHERE id = ANY($1::uuid[]) AND NOT waited`);
 }
 
 /** A wake-up for queues whose jobs were released (given back at shutdown). $1 queues. */

@@ -40,21 +40,40 @@ import { NOW_SQL, type SqlContext } from './context.js';
  *   The status, owner and token are known to the caller. Parsing rows was a third of the claim's
  *   time in Node before (timestamps through a regular expression each).
  * - Rows come back in no particular order; the store sorts the (small) batch.
+ * - History (core's runs.ts): the claimed row records its new attempt's start, executor and host and
+ *   forgets the last attempt's progress, so the run is read off the row and a first-time success
+ *   writes no run record. A row taken over from an expired lease (`taken`), or failed because that
+ *   lease was its last attempt (`spent`), first gets a 'lease-lost' record of the attempt it ends:
+ *   `lost` reads the row by the same ctid, and all parts of one statement share one snapshot, so it
+ *   sees the version from before `claimed`/`reaped` wrote it. Nothing is taken over in the usual
+ *   claim, so `lost` then inserts nothing: no extra statement or round trip, one boolean more per
+ *   candidate. The error is core's, spliced around the owner like the reap's ($11/$12 for the
+ *   takeover wording).
+ * - Host affinity (migration 4): a job pinned to another host is passed over until its run_at is
+ *   older than now - $13 ms; then this claim takes it over (its run tells, see core's runs.ts). The
+ *   test reads the heap row the walk fetches anyway, and an unpinned row answers it at its first
+ *   term. Jobs pinned elsewhere and due but not yet overdue are walked past like live leases: a
+ *   claim pays for each such job older than what it takes.
+ * - A reaped job is final, so someone waiting on it (`waited`) is told on the finished channel; the
+ *   LATERAL runs once per reaped row, i.e. never in the usual claim.
  *
  * $1 now, $2 queues, $3 limit, $4 owner, $5 lease ms, $6/$7 LeaseExpiredError message around the owner,
- * $8 LeaseExpiredError name, $9 the lease token.
+ * $8 LeaseExpiredError name, $9 the lease token, $10 the claimer's host or NULL, $11/$12 the takeover
+ * error's message around the owner, $13 the takeover threshold in ms.
  */
-export function claim({ s, statement }: SqlContext): Statement {
+export function claim({ s, finished, statement }: SqlContext): Statement {
   return statement(
     'claim',
     `WITH candidates AS MATERIALIZED (
-       SELECT c.ctid, c.spent
+       SELECT c.ctid, c.taken, c.taken AND c.spent AS spent
          FROM unnest($2::text[]) AS wanted(queue)
          CROSS JOIN LATERAL (
-           SELECT ctid, id, run_at, (status = 'processing' AND attempts >= max_attempts) AS spent
+           SELECT ctid, id, run_at, status = 'processing' AS taken, attempts >= max_attempts AS spent
              FROM ${s}.jobs
             WHERE queue = wanted.queue AND finished_at IS NULL AND run_at <= ${NOW_SQL}
               AND (status IN ('new', 'retry') OR lease_expires_at <= ${NOW_SQL})
+              AND (pinned_host IS NULL OR pinned_host = $10
+                   OR run_at < ${NOW_SQL} - $13::float8 * interval '1 millisecond')
             ORDER BY run_at, id
             LIMIT $3
             FOR UPDATE SKIP LOCKED
@@ -70,7 +89,17 @@ export function claim({ s, statement }: SqlContext): Statement {
               finished_at = ${NOW_SQL},
               updated_at = ${NOW_SQL}
         WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates WHERE spent))
-       RETURNING j.id
+       RETURNING j.id, j.waited
+     ), lost AS (
+       INSERT INTO ${s}.job_runs (job_id, attempt, executor_id, host, started_at, finished_at, state, error, progress, progress_message)
+       SELECT j.id, greatest(j.attempts, 1), j.executor_id, j.host, j.started_at, ${NOW_SQL}, 'lease-lost',
+              jsonb_build_object('name', $8::text, 'message',
+                CASE WHEN j.attempts >= j.max_attempts THEN $6::text || j.lease_owner || $7::text
+                     ELSE $11::text || j.lease_owner || $12::text END),
+              j.progress, j.progress_message
+         FROM ${s}.jobs j
+        WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates WHERE taken))
+          AND j.started_at IS NOT NULL AND j.executor_id IS NOT NULL
      ), claimed AS (
        UPDATE ${s}.jobs j
           SET status = 'processing',
@@ -78,13 +107,21 @@ export function claim({ s, statement }: SqlContext): Statement {
               lease_owner = $4,
               lease_token = $9,
               lease_expires_at = ${NOW_SQL} + $5::float8 * interval '1 millisecond',
-              updated_at = ${NOW_SQL}
+              updated_at = ${NOW_SQL},
+              started_at = ${NOW_SQL},
+              executor_id = $4,
+              host = $10,
+              progress = NULL,
+              progress_message = NULL,
+              result = NULL
         WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates WHERE NOT spent))
        RETURNING ${CLAIMED_COLUMNS}
      )
      SELECT * FROM claimed
      UNION ALL
-     SELECT id${', NULL'.repeat(CLAIMED_COLUMN_COUNT - 1)} FROM reaped`,
+     SELECT r.id${', NULL'.repeat(CLAIMED_COLUMN_COUNT - 1)}
+       FROM reaped r
+       LEFT JOIN LATERAL (SELECT pg_notify(${finished}, r.id::text) WHERE r.waited) n ON true`,
   );
 }
 
@@ -102,13 +139,15 @@ const CLAIMED = [
   'j.attempts',
   'j.retry::text',
   'j.last_error::text',
-  'j.progress::text',
+  // progress, progress_message and result are NULL after a claim, started_at is "now", executor_id
+  // and host are the claimer's: none of them is sent back.
   'j.metadata::text',
   'j.unique_key',
   ms('j.created_at'),
   // The same for every row (the claim sets them from one "now"): computed once, as an InitPlan.
   `(SELECT ${ms(NOW_SQL)})`,
   `(SELECT ${ms(`${NOW_SQL} + $5::float8 * interval '1 millisecond'`)})`,
+  'j.pinned_host',
 ];
 export const CLAIMED_COLUMNS = CLAIMED.join(', ');
 const CLAIMED_COLUMN_COUNT = CLAIMED.length;

@@ -18,7 +18,10 @@ export interface SqlContext {
   s: string;
   /** The NOTIFY channel as an SQL literal. */
   channel: string;
-  statement(operation: string, text: string): Statement;
+  /** The channel that wakes `waitForJob` callers (payload: job ids joined by commas), as an SQL literal. */
+  finished: string;
+  /** A plain function (it uses no `this`): every statement builder destructures it. */
+  statement: (operation: string, text: string) => Statement;
 }
 
 export const NOW_SQL = 'COALESCE($1::timestamptz, now())';
@@ -29,11 +32,47 @@ export const NOW_SQL = 'COALESCE($1::timestamptz, now())';
  * would break running executors of the previous version during a rolling deploy.
  */
 export const JOB_COLUMNS = `id, queue, target, method, args, status, run_at, attempts, max_attempts, retry, last_error,
-  lease_owner, lease_token, lease_expires_at, progress, metadata, unique_key, created_at, updated_at, finished_at`;
+  lease_owner, lease_token, lease_expires_at, progress, metadata, unique_key, created_at, updated_at, finished_at,
+  progress_message, result, started_at, executor_id, host, pinned_host`;
 
 /** The LISTEN/NOTIFY channel of a schema: one per schema, so stores in other schemas are not woken. */
 export function channelName(schema: string): string {
   return `${schema}_jobs`;
+}
+
+/**
+ * The channel a job's finish is announced on, for `waitForJob`: apart from the jobs channel so that
+ * executors' wake-ups never carry job ids and waiters never parse queue names.
+ */
+export function finishedChannelName(schema: string): string {
+  return `${schema}_finished`;
+}
+
+/**
+ * A CTE body that NOTIFYs the finished channel for the ids of `source` whose job someone waits on
+ * (`waited`), as few notifications as possible: ids joined by commas, 100 to a payload (3.7 kB, well
+ * under PostgreSQL's 8,000-byte limit, which would fail the whole statement). A plain SELECT in a
+ * WITH runs only if referenced, so each statement reads `(SELECT count(*) FROM <name>)`.
+ * `source` must have columns `id` and `waited`.
+ */
+/**
+ * Two CTEs (`runs_gone`, `logs_gone`) deleting the runs and logs of the jobs a statement deleted:
+ * `source` names the CTE of deleted jobs (with an `id` column), `onlyIf` a boolean column of it that
+ * says which may have history at all (the completion path skips the lookups for the rest).
+ */
+export function historyGone(s: string, source: string, onlyIf?: string): string {
+  const guard = onlyIf === undefined ? '' : `d.${onlyIf} AND `;
+  return `runs_gone AS (
+       DELETE FROM ${s}.job_runs r USING ${source} d WHERE ${guard}r.job_id = d.id
+     ), logs_gone AS (
+       DELETE FROM ${s}.job_logs l USING ${source} d WHERE ${guard}l.job_id = d.id
+     )`;
+}
+
+export function notifyWaited(finished: string, source: string): string {
+  return `SELECT pg_notify(${finished}, string_agg(id::text, ','))
+            FROM (SELECT id, (row_number() OVER () - 1) / 100 AS chunk FROM ${source} WHERE waited) w
+           GROUP BY chunk`;
 }
 
 export function sqlContext(schema: string): SqlContext {
@@ -41,6 +80,7 @@ export function sqlContext(schema: string): SqlContext {
   return {
     s: pg.escapeIdentifier(schema),
     channel: pg.escapeLiteral(channelName(schema)),
+    finished: pg.escapeLiteral(finishedChannelName(schema)),
     statement: (operation, text) => ({ name: `oddjob_${tag}_${operation}`, text }),
   };
 }

@@ -1,9 +1,25 @@
 import type { Statement } from '../db.js';
-import { cancelJob, countJobs, getJob, listJobs, notifyQueues, purgeExpired, purgeJobs, requeueJob } from './admin.js';
+import {
+  cancelJob,
+  countJobs,
+  getJob,
+  getJobs,
+  jobRuns,
+  listJobs,
+  listLogs,
+  markWaited,
+  notifyQueues,
+  purgeExpired,
+  purgeJobs,
+  requeueJob,
+} from './admin.js';
+import { appendLogs } from './append-logs.js';
+import { heartbeatExecutor, listExecutors, removeExecutor } from './executors.js';
 import { claim } from './claim.js';
 import { sqlContext } from './context.js';
 import { extendLeases } from './extend-leases.js';
 import { insertJobs, lookupHolders } from './insert-jobs.js';
+import { recordAttempted } from './insert-attempted.js';
 import { recordDone } from './record-done.js';
 import { recordOutcomes } from './record-outcomes.js';
 import { reportProgress } from './report-progress.js';
@@ -19,12 +35,18 @@ import {
 const BUILDERS = {
   insertJobs,
   lookupHolders,
+  recordAttempted,
   claim,
   recordOutcomes,
   recordDone,
   extendLeases,
   reportProgress,
+  appendLogs,
   getJob,
+  getJobs,
+  jobRuns,
+  listLogs,
+  markWaited,
   listJobs,
   countJobs,
   cancelJob,
@@ -32,6 +54,9 @@ const BUILDERS = {
   purgeJobs,
   purgeExpired,
   notifyQueues,
+  heartbeatExecutor,
+  removeExecutor,
+  listExecutors,
   insertSchedule,
   getSchedule,
   listSchedules,
@@ -50,4 +75,4 @@ export function buildStatements(schema: string): Statements {
   return out as Statements;
 }
 
-export { channelName } from './context.js';
+export { channelName, finishedChannelName } from './context.js';

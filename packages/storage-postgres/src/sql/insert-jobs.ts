@@ -39,7 +39,7 @@ export function insertJobs({ s, channel, statement }: SqlContext): Statement {
     'insert_jobs',
     `WITH shapes AS (
        SELECT * FROM json_to_recordset($2::json)
-         AS sh(n int, queue text, target text, method text, max_attempts int, retry jsonb, metadata jsonb)
+         AS sh(n int, queue text, target text, method text, max_attempts int, retry jsonb, metadata jsonb, pinned_host text)
      ), input AS (
        SELECT *
          FROM unnest(string_to_array($3::text, ',')::uuid[],
@@ -50,10 +50,10 @@ export function insertJobs({ s, channel, statement }: SqlContext): Statement {
               WITH ORDINALITY AS i(id, args, shape, run_at_ms, unique_key, ord)
      ), inserted AS (
        INSERT INTO ${s}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry,
-                              metadata, unique_key, created_at, updated_at)
+                              metadata, unique_key, created_at, updated_at, pinned_host)
        SELECT i.id, sh.queue, sh.target, sh.method, i.args, 'new',
               COALESCE(to_timestamp(NULLIF(i.run_at_ms, '')::float8 / 1000), ${NOW_SQL}), 0, sh.max_attempts,
-              sh.retry, sh.metadata, i.unique_key, ${NOW_SQL}, ${NOW_SQL}
+              sh.retry, sh.metadata, i.unique_key, ${NOW_SQL}, ${NOW_SQL}, sh.pinned_host
          FROM input i JOIN shapes sh ON sh.n = COALESCE(i.shape, 1)
         ORDER BY i.ord
        ON CONFLICT DO NOTHING

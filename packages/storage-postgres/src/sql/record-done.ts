@@ -1,5 +1,5 @@
 import type { Statement } from '../db.js';
-import { NOW_SQL, type SqlContext } from './context.js';
+import { historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
 
 /**
  * The common case of record-outcomes.ts, on its own: a batch in which every outcome is `done`. At
@@ -16,29 +16,42 @@ import { NOW_SQL, type SqlContext } from './context.js';
  * and the answer is one text of the applied ids rather than a row per job. Measured with many
  * no-op jobs, building parameters and reading rows was most of the Node-side cost of completion.
  *
+ * History: `result` is stored (a JSON array of texts or NULLs in outcome order, $6, or NULL when
+ * no job of the batch returned anything, the usual case: then no array is built or sent). A deleted
+ * job takes its runs and logs with it (`runs_gone`, `logs_gone`), looked up only for jobs that may
+ * have any (`history`: see migration 3), so a first-time success probes nothing. Outcomes that carry log lines go
+ * through record-outcomes.ts instead, so this statement never inserts anything. Jobs someone waits
+ * on (`waited`) are announced on the finished channel; for all others that costs one boolean in
+ * RETURNING.
+ *
  * $1 now, $2 ids joined by commas, $3 tokens joined by commas (same order), $4 retrying,
- * $5 delete done jobs. Returns one row: `ids`, the applied ids joined by commas (NULL if none).
+ * $5 delete done jobs, $6 results. Returns one row: `ids`, the applied ids joined by commas (NULL if none).
  */
-export function recordDone({ s, statement }: SqlContext): Statement {
+export function recordDone({ s, finished, statement }: SqlContext): Statement {
   return statement(
     'record_done',
     `WITH o AS MATERIALIZED (
-       SELECT * FROM unnest(string_to_array($2::text, ',')::uuid[], string_to_array($3::text, ',')) AS o(id, token)
+       SELECT * FROM unnest(string_to_array($2::text, ',')::uuid[], string_to_array($3::text, ','),
+                            ARRAY(SELECT json_array_elements_text($6::json))) AS o(id, token, result)
      ), deleted AS (
        DELETE FROM ${s}.jobs j
         USING o
         WHERE $5::boolean AND j.unique_key IS NULL
           AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
-       RETURNING j.id
-     ), rest AS MATERIALIZED (
+       RETURNING j.id, j.waited, j.has_history OR j.attempts > 1 AS history
+     ), ${historyGone(s, 'deleted', 'history')}, rest AS MATERIALIZED (
        SELECT * FROM o WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.id = o.id)
      ), applied AS (
        UPDATE ${s}.jobs j
-          SET status = 'done', finished_at = ${NOW_SQL}, lease_expires_at = NULL, updated_at = ${NOW_SQL}
+          SET status = 'done', finished_at = ${NOW_SQL}, lease_expires_at = NULL, updated_at = ${NOW_SQL}, result = o.result
          FROM rest o
         WHERE j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
           AND NOT ($5::boolean AND j.unique_key IS NULL)
-       RETURNING j.id
+       RETURNING j.id, j.waited
+     ), ended AS (
+       SELECT id, waited FROM deleted UNION ALL SELECT id, waited FROM applied
+     ), woken AS (
+       ${notifyWaited(finished, 'ended')}
      ), already AS (
        SELECT o.id FROM o JOIN ${s}.jobs j ON j.id = o.id AND j.lease_token = o.token
         WHERE $4::boolean AND j.status = 'done'
@@ -46,7 +59,7 @@ export function recordDone({ s, statement }: SqlContext): Statement {
        SELECT o.id FROM o
         WHERE $4::boolean AND $5::boolean AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = o.id)
      )
-     SELECT string_agg(id::text, ',') AS ids
-       FROM (SELECT id FROM deleted UNION ALL SELECT id FROM applied UNION ALL SELECT id FROM already) done`,
+     SELECT string_agg(id::text, ',') AS ids, (SELECT count(*) FROM woken) AS woken
+       FROM (SELECT id FROM ended UNION ALL SELECT id FROM already) done`,
   );
 }

@@ -13,7 +13,7 @@ import { migrationScript } from '../migrations.js';
 function main(argv: string[]): number {
   let schema = 'oddjob';
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '--schema') schema = argv[++i] ?? '';
     else if (arg.startsWith('--schema=')) schema = arg.slice('--schema='.length);
     else if (arg === '--help' || arg === '-h') {

@@ -1,0 +1,179 @@
+import { InvalidOptionError } from '@oddjob/core';
+import type { SchemaNames } from '../identifiers.js';
+import { BIN2, JOB_COLUMNS, T, type BuiltStatement, type Param } from './common.js';
+import { HAS_RUN, list, RUN_INSERT_COLUMNS, runAttempt } from './helpers.js';
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+/**
+ * A status filter as parameters: each distinct status once. There are six job statuses, so a filter
+ * can never need more than a handful of parameters however often a caller repeats one (the 2100
+ * limit); more distinct values than that cannot all be statuses and are refused here rather than
+ * sent. Parameters rather than one STRING_SPLIT string because STRING_SPLIT needs database
+ * compatibility level 130 even on SQL Server 2016+ (an upgraded database may sit lower).
+ */
+export const MAX_STATUS_FILTER = 6;
+
+function statusFilter(statuses: readonly string[]): ReturnType<typeof list> {
+  const distinct = [...new Set(statuses)];
+  if (distinct.length > MAX_STATUS_FILTER) {
+    throw new InvalidOptionError(
+      'status',
+      `a filter names at most ${MAX_STATUS_FILTER} distinct statuses, got ${distinct.length}`,
+    );
+  }
+  return list('s', T.status, distinct);
+}
+
+/** getJob — why: a primary-key seek. */
+export function getJob(n: SchemaNames, id: string): BuiltStatement {
+  return {
+    name: 'getJob',
+    usesNow: false,
+    params: [{ name: 'id', type: T.id, value: id }],
+    text: `SELECT ${JOB_COLUMNS.join(', ')} FROM ${n.jobs} WHERE id = @id;`,
+  };
+}
+
+/**
+ * listJobs — why: only the filters given become predicates (each bound), ordered by id (= creation
+ * order, ids are UUIDv7 compared byte-wise under the BIN2 collation), paged with OFFSET/FETCH.
+ * `fromId` (core's uuidBoundAfter of the caller's afterId) is an inclusive lower bound that is always
+ * 36 characters of UUID text: `id >= @fromId` seeks the clustered primary key, and comparing the
+ * char(36) column with a varchar(36) parameter of the same length leaves no trailing-space padding
+ * rule to make SQL Server disagree with the string order the other stores use.
+ */
+export function listJobs(
+  n: SchemaNames,
+  f: {
+    statuses?: readonly string[];
+    queue?: string;
+    target?: string;
+    fromId?: string;
+    limit: number;
+    offset: number;
+  },
+): BuiltStatement {
+  const where: string[] = [];
+  const params: Param[] = [
+    { name: 'offset', type: T.int, value: f.offset },
+    { name: 'limit', type: T.int, value: f.limit },
+  ];
+  if (f.fromId !== undefined) {
+    where.push('id >= @fromId');
+    params.push({ name: 'fromId', type: T.id, value: f.fromId });
+  }
+  if (f.statuses !== undefined) {
+    const s = statusFilter(f.statuses);
+    where.push(`status IN (${s.text})`);
+    params.push(...s.params);
+  }
+  if (f.queue !== undefined) {
+    where.push('queue = @queue');
+    params.push({ name: 'queue', type: T.queue, value: f.queue });
+  }
+  if (f.target !== undefined) {
+    where.push('target = @target');
+    params.push({ name: 'target', type: T.name, value: f.target });
+  }
+  return {
+    name: 'listJobs',
+    usesNow: false,
+    params,
+    text: `SELECT ${JOB_COLUMNS.join(', ')} FROM ${n.jobs}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+ORDER BY id OFFSET @offset ROWS FETCH NEXT @limit ROWS ONLY;`,
+  };
+}
+
+/** countJobs — why: one GROUP BY; COUNT (int) rather than COUNT_BIG because tedious returns bigint as a string. */
+export function countJobs(n: SchemaNames, queue?: string): BuiltStatement {
+  return {
+    name: 'countJobs',
+    usesNow: false,
+    params: queue === undefined ? [] : [{ name: 'queue', type: T.queue, value: queue }],
+    text: `SELECT queue, status, COUNT(*) AS n FROM ${n.jobs}${queue === undefined ? '' : ' WHERE queue = @queue'} GROUP BY queue, status;`,
+  };
+}
+
+/**
+ * cancelJob — why: one conditional UPDATE; clearing the lease is what fences out a running executor.
+ * A job cancelled while it ran ends that run with a 'cancelled' record, written in the same
+ * transaction: the UPDATE has no FROM clause (a primary-key update), the one place deleted.* is read,
+ * for the status the row had; the record is built from the row after the UPDATE, which leaves every
+ * column a run reads alone. The caller reads the count, not rowsAffected.
+ */
+export function cancelJob(n: SchemaNames, id: string): BuiltStatement {
+  return {
+    name: 'cancelJob',
+    usesNow: true,
+    params: [{ name: 'id', type: T.id, value: id }],
+    text: `
+SET XACT_ABORT ON;
+DECLARE @c TABLE (id char(36) ${BIN2} NOT NULL, was varchar(10) NOT NULL);
+BEGIN TRANSACTION;
+UPDATE ${n.jobs} SET status = 'cancelled', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+  finished_at = @now, updated_at = @now
+OUTPUT inserted.id, deleted.status INTO @c (id, was)
+WHERE id = @id AND status IN ('new', 'retry', 'processing');
+INSERT INTO ${n.runs} (${RUN_INSERT_COLUMNS})
+SELECT j.id, ${runAttempt('j.attempts')}, j.executor_id, j.host, 'cancelled', j.started_at, @now, NULL, j.progress, j.progress_message
+FROM @c AS c JOIN ${n.jobs} AS j ON j.id = c.id
+WHERE c.was = 'processing' AND ${HAS_RUN};
+COMMIT TRANSACTION;
+SELECT COUNT(*) AS n FROM @c;`,
+  };
+}
+
+/**
+ * requeueJob — why: one conditional UPDATE from a final state back to `new` with attempts reset and
+ * the result cleared. A done job's run was only ever derived from its row, which this overwrites, so
+ * it is first kept as a record (core's endedRun(row, 'done', null, finishedAt)), in the same
+ * transaction: attempts and finished_at come from deleted.* of this primary-key UPDATE (no FROM
+ * clause), the rest from the row after it. Failed and cancelled jobs already have their run recorded.
+ */
+export function requeueJob(n: SchemaNames, id: string, runAt: Date | null): BuiltStatement {
+  return {
+    name: 'requeueJob',
+    usesNow: true,
+    params: [
+      { name: 'id', type: T.id, value: id },
+      { name: 'runAt', type: T.time, value: runAt },
+    ],
+    text: `
+SET XACT_ABORT ON;
+DECLARE @r TABLE (id char(36) ${BIN2} NOT NULL, was varchar(10) NOT NULL, attempts int NOT NULL, finished_at datetime2(3) NULL);
+BEGIN TRANSACTION;
+UPDATE ${n.jobs} SET status = 'new', attempts = 0, result = NULL, run_at = COALESCE(@runAt, @now), finished_at = NULL, updated_at = @now
+OUTPUT inserted.id, deleted.status, deleted.attempts, deleted.finished_at INTO @r (id, was, attempts, finished_at)
+WHERE id = @id AND status IN ('done', 'failed', 'cancelled');
+INSERT INTO ${n.runs} (${RUN_INSERT_COLUMNS})
+SELECT j.id, ${runAttempt('r.attempts')}, j.executor_id, j.host, 'done', j.started_at, COALESCE(r.finished_at, @now), NULL, j.progress, j.progress_message
+FROM @r AS r JOIN ${n.jobs} AS j ON j.id = r.id
+WHERE r.was = 'done' AND ${HAS_RUN};
+COMMIT TRANSACTION;
+SELECT COUNT(*) AS n FROM @r;`,
+  };
+}
+
+/**
+ * purgeJobs — why: one DELETE of final rows; deleting the row is what frees its unique key (the
+ * filtered unique index covers every state), and the foreign keys' ON DELETE CASCADE removes the
+ * job's runs and logs in the same statement (migration 2).
+ */
+export function purgeJobs(
+  n: SchemaNames,
+  f: { statuses: readonly string[]; queue?: string; finishedBefore?: Date },
+): BuiltStatement {
+  const s = statusFilter(f.statuses);
+  const params = [...s.params];
+  const where = [`status IN (${s.text})`];
+  if (f.queue !== undefined) {
+    where.push('queue = @queue');
+    params.push({ name: 'queue', type: T.queue, value: f.queue });
+  }
+  if (f.finishedBefore !== undefined) {
+    where.push('finished_at < @before');
+    params.push({ name: 'before', type: T.time, value: f.finishedBefore });
+  }
+  return { name: 'purgeJobs', usesNow: false, params, text: `DELETE FROM ${n.jobs} WHERE ${where.join(' AND ')};` };
+}
