@@ -95,7 +95,7 @@ export class ActorSystem {
     };
     const raw = nact.spawn(this.root, step, name) as NactRef;
     const ref = new TypedRef<M>(name, raw, hooks);
-    this.refs.add(ref as TypedRef<unknown>);
+    this.refs.add(ref);
     return ref;
   }
 

@@ -21,8 +21,4 @@ export class Backoff {
   reset(): void {
     this.failures = 0;
   }
-
-  get failing(): boolean {
-    return this.failures > 0;
-  }
 }

@@ -2,14 +2,14 @@
  * Every message the actors exchange, as closed unions. Replies are ordinary messages carrying the
  * sender's ref (`replyTo`), never nact queries, so each protocol stays typed end to end.
  */
-import type { ClaimRequest, ClaimedJob, JobLease, JobOutcome, JobProgress, LeaseCheck } from '@oddjob/core';
+import type { ClaimRequest, ClaimedJob, JobLease, JobOutcome, JobProgress, LeaseCheck, LogAppend } from '@oddjob/core';
 import type { ActorRef } from './actors.js';
 import type { RunningJob } from './running-job.js';
 
 /** How a worker's run ended. */
 export type RunResult =
-  /** The method returned (or its promise resolved). */
-  | { kind: 'succeeded' }
+  /** The method returned (or its promise resolved); its value serialized (null for undefined). */
+  | { kind: 'succeeded'; result: string | null }
   /** The method, the target's resolution or the argument decoding threw (or the run was aborted). */
   | { kind: 'threw'; error: unknown }
   /** The run was aborted before the worker started it; the method was never called. */
@@ -73,4 +73,15 @@ export type LayerMessage =
   /** Renew these leases; the answer goes to `replyTo` as 'extended' or 'extend-failed'. */
   | { kind: 'extend'; runs: RunningJob[]; leaseMs: number; at: number; replyTo: ActorRef<CoordinatorMessage> }
   /** Store a running job's progress; `reply` gets whether the lease is still held. */
-  | { kind: 'progress'; lease: JobLease; progress: JobProgress; reply: (check: LeaseCheck | 'error') => void };
+  | {
+      kind: 'progress';
+      lease: JobLease;
+      progress: JobProgress;
+      message: string | null;
+      reply: (check: LeaseCheck | 'error') => void;
+    }
+  /**
+   * Write running jobs' log lines (from the lease sweep). `failed` gets back the entries of a write
+   * that failed, so their lines go out with the next sweep or the outcome instead of being lost.
+   */
+  | { kind: 'logs'; entries: LogAppend[]; failed: (entries: readonly LogAppend[]) => void };

@@ -1,4 +1,6 @@
-import { InvalidOptionError } from '@oddjob/core';
+import { hostname } from 'node:os';
+import { checkInt, DEFAULT_TAKEOVER_AFTER_MS, InvalidOptionError, describeValue } from '@oddjob/core';
+import { resolveSandboxOptions, type SandboxOptions } from './sandbox/pool.js';
 
 /** How one queue is run. Every field is optional; defaults are listed beside each. */
 export interface QueueOptions {
@@ -24,6 +26,18 @@ export interface QueueOptions {
    * it for many short jobs on a remote database, where a claim's round trip costs more than a job.
    */
   maxPending?: number;
+  /**
+   * Run this queue's jobs in worker threads instead of on the executor's event loop, for jobs that
+   * may block it (CPU-bound work): see the README's "Sandboxed queues". Default: off.
+   */
+  sandbox?: SandboxOptions;
+  /**
+   * Jobs pinned to another host (JobOptions.pinnedHost) are claimed by this queue once they are
+   * overdue by more than this (their runAt is older than now - takeoverAfterMs): a takeover, recorded
+   * on the run. Jobs pinned to this shell's host and unpinned ones are claimed as always. An integer
+   * from 0 to 2^31-1 ms. Default 1 800 000 (30 minutes, as VITA).
+   */
+  takeoverAfterMs?: number;
 }
 
 export interface ResolvedQueueOptions {
@@ -33,7 +47,11 @@ export interface ResolvedQueueOptions {
   jobTimeoutMs: number;
   sweepMs: number;
   owner: string;
+  /** The host name claims are made for (recorded on each run). */
+  host: string;
   maxPending: number;
+  sandbox: SandboxOptions | null;
+  takeoverAfterMs: number;
 }
 
 export interface StopOptions {
@@ -53,12 +71,17 @@ export const FLUSH_GRACE_MS = 5_000;
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(name, `must be an integer >= 1, got ${String(value)}`);
+    throw new InvalidOptionError(name, `must be an integer >= 1, got ${describeValue(value)}`);
   }
   return value;
 }
 
-export function resolveQueueOptions(queue: string, options: QueueOptions, defaultOwner: string): ResolvedQueueOptions {
+export function resolveQueueOptions(
+  queue: string,
+  options: QueueOptions,
+  defaultOwner: string,
+  host = hostname(),
+): ResolvedQueueOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', `queue "${queue}": must be an object`);
   }
@@ -76,8 +99,26 @@ export function resolveQueueOptions(queue: string, options: QueueOptions, defaul
     throw new InvalidOptionError('maxPending', `must be at least workers (${workers}), got ${maxPending}`);
   }
   const owner = options.owner ?? defaultOwner;
-  if (typeof owner !== 'string' || owner.length === 0) throw new InvalidOptionError('owner', 'must be a non-empty string');
-  return { workers, pulseMs, leaseMs, jobTimeoutMs, sweepMs, owner, maxPending };
+  if (typeof owner !== 'string' || owner.length === 0)
+    throw new InvalidOptionError('owner', 'must be a non-empty string');
+  const takeoverAfterMs =
+    options.takeoverAfterMs === undefined
+      ? DEFAULT_TAKEOVER_AFTER_MS
+      : checkInt('takeoverAfterMs', options.takeoverAfterMs, 0);
+  const sandbox = options.sandbox ?? null;
+  if (sandbox !== null) resolveSandboxOptions(sandbox, workers); // refuses a bad module or size now, not at the first job
+  return {
+    workers,
+    pulseMs,
+    leaseMs,
+    jobTimeoutMs,
+    sweepMs,
+    owner,
+    host: host.slice(0, 255) || 'unknown',
+    maxPending,
+    sandbox,
+    takeoverAfterMs,
+  };
 }
 
 export function resolveStopTimeout(options: StopOptions | undefined): number {

@@ -1,10 +1,23 @@
 import type { IJobQueueManager, JobLogger, JobOutcome, LeaseCheck } from '@oddjob/core';
 import type { ActorRef, Behaviour } from './actors.js';
 import { Backoff } from './backoff.js';
+import { unreachable } from './unreachable.js';
 import type { CoordinatorMessage, LayerMessage, PendingWrite, RecordedWrite } from './messages.js';
 
-/** At most this many outcomes go into one recordOutcomes call (SQL statements have parameter limits). */
+/** At most this many outcomes go into one recordOutcomes call (SQL statements have parameter limits). Internal. */
 export const MAX_WRITE_BATCH = 500;
+
+/**
+ * The longest wait before an outcome write is tried again: a quarter of the shortest lease in the batch.
+ * The plain backoff grows to 10 s, and an outcome waiting that long on a 3 s lease would see the job
+ * claimed and run again; retried this often, a write gets several tries within every lease. The
+ * coordinator renews these jobs' leases meanwhile. Internal.
+ */
+export function retryCeiling(batch: readonly PendingWrite[]): number {
+  let shortest = Infinity;
+  for (const w of batch) if (w.run.leaseMs < shortest) shortest = w.run.leaseMs;
+  return Math.max(50, shortest / 4);
+}
 
 /**
  * The queue layer: the only actor that calls storage. One per shell, shared by its queues.
@@ -40,16 +53,11 @@ export class QueueLayer implements Behaviour<LayerMessage> {
     this.self = self;
   }
 
-  /** Outcomes accepted but not yet confirmed by storage (for shutdown's report). */
-  get unwritten(): number {
-    return this.buffer.length;
-  }
-
   receive(msg: LayerMessage): void {
     switch (msg.kind) {
       case 'fetch': {
         const { request, replyTo } = msg;
-        call(() => this.manager.getJobs(request)).then(
+        call(() => this.manager.claimJobs(request)).then(
           (jobs) => replyTo.tell({ kind: 'fetched', jobs, asked: request.limit }),
           (error: unknown) => replyTo.tell({ kind: 'fetch-failed', error }),
         );
@@ -72,7 +80,7 @@ export class QueueLayer implements Behaviour<LayerMessage> {
       case 'flush-failed': {
         this.writing = false;
         this.buffer = msg.batch.concat(this.buffer);
-        const delay = this.backoff.next();
+        const delay = Math.min(this.backoff.next(), retryCeiling(msg.batch));
         this.logger.error(
           { err: msg.error, outcomes: msg.batch.length, retryInMs: delay },
           'oddjob: writing job outcomes failed; they are kept and retried',
@@ -87,20 +95,39 @@ export class QueueLayer implements Behaviour<LayerMessage> {
       }
       case 'extend': {
         const { runs, leaseMs, at, replyTo } = msg;
-        call(() => this.manager.extendLeases(runs.map((r) => r.lease), leaseMs)).then(
+        call(() =>
+          this.manager.extendLeases(
+            runs.map((r) => r.lease),
+            leaseMs,
+          ),
+        ).then(
           (checks) => replyTo.tell({ kind: 'extended', runs, checks, at }),
           (error: unknown) => replyTo.tell({ kind: 'extend-failed', error }),
         );
         return;
       }
       case 'progress': {
-        const { lease, progress, reply } = msg;
-        call(() => this.manager.reportProgress(lease, progress)).then(reply, (err: unknown) => {
+        const { lease, progress, message, reply } = msg;
+        call(() => this.manager.reportProgress(lease, progress, message)).then(reply, (err: unknown) => {
           this.logger.warn({ err, jobId: lease.jobId }, 'oddjob: storing job progress failed');
           reply('error');
         });
         return;
       }
+      case 'logs': {
+        // Fire and forget: a lost lease is found (and acted on) by the lease renewal, not here.
+        const { entries, failed } = msg;
+        call(() => this.manager.appendLogs(entries)).then(undefined, (err: unknown) => {
+          this.logger.warn(
+            { err, jobs: entries.length },
+            'oddjob: writing job log lines failed; they go out with the next write',
+          );
+          failed(entries);
+        });
+        return;
+      }
+      default:
+        return unreachable(msg);
     }
   }
 
@@ -131,7 +158,7 @@ export class QueueLayer implements Behaviour<LayerMessage> {
     this.buffer = batch === this.buffer ? [] : this.buffer.slice(MAX_WRITE_BATCH);
     this.writing = true;
     const outcomes: JobOutcome[] = new Array<JobOutcome>(batch.length);
-    for (let i = 0; i < batch.length; i++) outcomes[i] = batch[i]!.outcome;
+    for (let i = 0; i < batch.length; i++) outcomes[i] = batch[i].outcome;
     const self = this.self!;
     call(() => this.manager.recordOutcomes(outcomes)).then(
       (checks) => {
@@ -139,7 +166,9 @@ export class QueueLayer implements Behaviour<LayerMessage> {
           self.tell({
             kind: 'flush-failed',
             batch,
-            error: new Error(`recordOutcomes answered ${Array.isArray(checks) ? checks.length : 'no'} results for ${batch.length} outcomes`),
+            error: new Error(
+              `recordOutcomes answered ${Array.isArray(checks) ? checks.length : 'no'} results for ${batch.length} outcomes`,
+            ),
           });
         } else {
           self.tell({ kind: 'flushed', batch, checks });
@@ -154,13 +183,13 @@ export class QueueLayer implements Behaviour<LayerMessage> {
     let current: ActorRef<CoordinatorMessage> | null = null;
     let writes: RecordedWrite[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const w = batch[i]!;
+      const w = batch[i];
       if (w.replyTo !== current) {
         if (current !== null) current.tell({ kind: 'recorded', writes });
         current = w.replyTo;
         writes = [];
       }
-      writes.push({ run: w.run, outcome: w.outcome, check: checks[i]! });
+      writes.push({ run: w.run, outcome: w.outcome, check: checks[i] });
     }
     if (current !== null) current.tell({ kind: 'recorded', writes });
   }

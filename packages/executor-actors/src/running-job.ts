@@ -1,4 +1,14 @@
-import { JobTimeoutError, LeaseLostError, ShutdownError, type ClaimedJob, type JobLease } from '@oddjob/core';
+import {
+  JobTimeoutError,
+  LeaseLostError,
+  RunLogBuffer,
+  ShutdownError,
+  type ClaimedJob,
+  type Clock,
+  type JobLease,
+  type JobLogLine,
+  type LogLevel,
+} from '@oddjob/core';
 
 /**
  * Where a claimed job is in this executor:
@@ -32,13 +42,18 @@ export class RunningJob {
   state: RunState = 'queued';
   /** Clock time (ms) the method was invoked; meaningful once running. */
   startedAt = 0;
-  /** Clock time (ms) the lease was last taken or renewed. */
+  /**
+   * Clock time (ms) the lease was last taken or renewed, counted from when the claim or renewal was
+   * *asked*, so the executor's idea of the lease never outlasts the store's.
+   */
   leaseRenewedAt: number;
   abortReason: AbortReason | null = null;
   /** Which worker (0-based) the coordinator handed it to. */
   readonly worker: number;
   readonly lease: JobLease;
   private controller: AbortController | null = null;
+  /** The run's log lines not yet written; made on the first line (most jobs never log). */
+  private logBuffer: RunLogBuffer | null = null;
   private abortError: Error | null = null;
   /** Set by the worker while it awaits the method, so an abort ends the wait even if the job ignores its signal. */
   private onAbort: ((error: Error) => void) | null = null;
@@ -47,6 +62,8 @@ export class RunningJob {
     readonly job: ClaimedJob,
     worker: number,
     claimedAt: number,
+    /** The lease length the job was claimed (and is renewed) with. */
+    readonly leaseMs: number,
   ) {
     this.worker = worker;
     this.leaseRenewedAt = claimedAt;
@@ -65,9 +82,37 @@ export class RunningJob {
     return this.controller.signal;
   }
 
+  /** Adds a line to the run's stored log (bounded: see RunLogBuffer). */
+  log(clock: Clock, level: LogLevel, message: string): void {
+    (this.logBuffer ??= new RunLogBuffer(clock)).add(level, message);
+  }
+
+  /** The log lines not yet written, once; undefined when there are none. */
+  takeLogs(): JobLogLine[] | undefined {
+    return this.logBuffer?.take();
+  }
+
+  /** Gives back lines whose write failed, so the next write carries them. */
+  putBackLogs(lines: readonly JobLogLine[]): void {
+    this.logBuffer?.putBack(lines);
+  }
+
+  get hasPendingLogs(): boolean {
+    return this.logBuffer?.hasPending === true;
+  }
+
   /** The error the run ended with because of the abort (what a timeout is recorded as). */
   get abortedWith(): Error | null {
     return this.abortError;
+  }
+
+  /**
+   * True once the lease has run out as far as this executor knows (no renewal came back in time, e.g.
+   * because a job blocked the event loop). A job in that state must not start: another executor may
+   * already hold it.
+   */
+  leaseLapsed(now: number): boolean {
+    return now >= this.leaseRenewedAt + this.leaseMs;
   }
 
   /** Aborts once; later calls keep the first reason (a timeout then a shutdown stays a timeout). */

@@ -1,20 +1,24 @@
-import { deserializeArgs, type Clock, type IContainerFactory, type IJobScope, type JobLogger, type JobRegistry } from '@oddjob/core';
+import {
+  deserializeArgs,
+  runWithJobContext,
+  serializeResult,
+  storedAmbient,
+  type AmbientContext,
+  type Clock,
+  type IContainerFactory,
+  type IJobScope,
+  type JobLogger,
+  type JobRegistry,
+} from '@oddjob/core';
 import type { ActorRef, Behaviour } from './actors.js';
+import { unreachable } from './unreachable.js';
+import type { ExecutorEventHub } from './events.js';
 import { RunContext } from './job-context.js';
 import type { LayerMessage, RunResult, WorkerMessage } from './messages.js';
 import type { ResultInbox } from './result-inbox.js';
 import type { RunningJob } from './running-job.js';
-
-/**
- * A worker's life:
- *   idle ──run──▶ busy ──result sent──▶ idle
- * (its actor stops with the queue; a stopped worker receives nothing more).
- */
-export type WorkerState =
-  /** Waiting for the coordinator to hand it a job. */
-  | 'idle'
-  /** Running one job; the rest of its share and later messages wait. */
-  | 'busy';
+import type { SandboxPool } from './sandbox/pool.js';
+import type { RunWrappers } from './run-wrappers.js';
 
 export interface WorkerDeps {
   index: number;
@@ -25,6 +29,16 @@ export interface WorkerDeps {
   /** Where results go: the coordinator's batching inbox. */
   results: ResultInbox;
   layer: ActorRef<LayerMessage>;
+  /** The shell's events ('job:started' is told from here). */
+  events?: ExecutorEventHub;
+  /** Set for a sandboxed queue: the method runs in one of these threads, not on this event loop. */
+  sandbox?: SandboxPool;
+  /** Restores the ambient context captured at enqueue around each run (not in sandboxed queues). */
+  ambient?: AmbientContext;
+  /** The tenant (store name) this worker's queue belongs to, shown as jobContext().tenant. */
+  tenant?: string;
+  /** Code run around each in-process run (the shell's `aroundRun`). */
+  wrappers?: RunWrappers;
 }
 
 /**
@@ -42,12 +56,15 @@ const SLICE_MS = 5;
  * escape as an exception: every failure becomes a 'threw' result for the coordinator.
  */
 export class JobWorker implements Behaviour<WorkerMessage> {
-  state: WorkerState = 'idle';
-
   constructor(private readonly deps: WorkerDeps) {}
 
   receive(msg: WorkerMessage): void | Promise<void> {
-    return this.runFrom(msg.runs, 0);
+    switch (msg.kind) {
+      case 'run':
+        return this.runFrom(msg.runs, 0);
+      default:
+        return unreachable(msg.kind);
+    }
   }
 
   /**
@@ -58,7 +75,7 @@ export class JobWorker implements Behaviour<WorkerMessage> {
   private runFrom(runs: readonly RunningJob[], from: number): void | Promise<void> {
     const sliceEnd = performance.now() + SLICE_MS;
     for (let i = from; i < runs.length; i++) {
-      const pending = this.runOne(runs[i]!);
+      const pending = this.runOne(runs[i]);
       if (pending !== undefined) return this.continueAfter(pending, runs, i + 1);
       if (i + 1 < runs.length && performance.now() >= sliceEnd) return this.continueAfter(yieldToLoop(), runs, i + 1);
     }
@@ -72,15 +89,34 @@ export class JobWorker implements Behaviour<WorkerMessage> {
 
   /** Runs one job; returns a promise only if it has to wait for something (an async job or disposal). */
   private runOne(run: RunningJob): Promise<void> | undefined {
-    if (run.abortReason !== null) {
-      // Aborted while it waited (shutdown, lost lease): never start it.
+    const now = this.deps.clock.now().getTime();
+    if (run.abortReason !== null || run.leaseLapsed(now)) {
+      // Aborted while it waited (shutdown, lost lease), or its lease ran out while it waited (a
+      // neighbour blocked the loop past it): never start it. A skipped run is released, so it is
+      // claimable again at once with its attempt not counted (or refused harmlessly if another
+      // executor took it meanwhile).
+      if (run.abortReason === null)
+        this.deps.logger.warn(
+          { jobId: run.job.id },
+          'oddjob: the lease ran out before the job started; releasing it unrun',
+        );
       run.state = 'finished';
       this.deps.results.post(run, { kind: 'skipped' });
       return undefined;
     }
-    this.state = 'busy';
     run.state = 'running';
-    run.startedAt = this.deps.clock.now().getTime();
+    run.startedAt = now;
+    if (this.deps.events?.has('job:started')) {
+      // Two literals rather than a spread of a maybe-empty object: one allocation per run, not two.
+      const tenant = this.deps.tenant;
+      const { queue } = run.job;
+      this.deps.events.emit(
+        'job:started',
+        tenant === undefined
+          ? { queue, job: run.job, worker: this.deps.index }
+          : { queue, tenant, job: run.job, worker: this.deps.index },
+      );
+    }
     const job = run.job;
     let scope: IJobScope | null = null;
     try {
@@ -88,27 +124,55 @@ export class JobWorker implements Behaviour<WorkerMessage> {
       // methods and nothing else. Unknown names throw errors the coordinator never retries.
       const target = this.deps.registry.resolveTarget(job.target);
       const method = this.deps.registry.resolveMethod(job.target, job.method);
+      if (this.deps.sandbox?.takes(job.target) === true) {
+        // The thread decodes the arguments and builds the target itself; its progress and logs come
+        // back through this run's context, and an abort terminates the thread.
+        const ctx = new RunContext(
+          run,
+          this.deps.layer,
+          this.deps.logger,
+          this.deps.clock,
+          this.deps.tenant,
+          this.deps.events,
+        );
+        return this.settle(run, null, run.race(this.deps.sandbox.run(job, ctx, run.signal)));
+      }
       const args = deserializeArgs(job.args, job.id);
       scope = this.deps.containers.createScope();
-      const instance = scope.resolve(target);
-      // Pad omitted optional arguments so that a declared trailing `ctx?: JobContext` parameter gets
-      // the context, not `undefined` in the context's place.
-      const declared = method.length - 1;
-      while (args.length < declared) args.push(undefined);
-      args.push(new RunContext(run, this.deps.layer, this.deps.logger));
-      const value = method.apply(instance, args);
+      const instance: unknown = scope.resolve(target);
+      const ctx = new RunContext(
+        run,
+        this.deps.layer,
+        this.deps.logger,
+        this.deps.clock,
+        this.deps.tenant,
+        this.deps.events,
+      );
+      passContextPositionally(method, args, ctx);
+      const call = () => runWithJobContext(ctx, () => method.apply(instance, args));
+      const wrappers = this.deps.wrappers;
+      const invoke = wrappers === undefined || wrappers.empty ? call : () => wrappers.wrap(job, call);
+      const captured = this.deps.ambient === undefined ? undefined : storedAmbient(job.metadata);
+      // Restored outside the job context, so the application's own context is the outer one and
+      // anything the job starts sees both.
+      const value = captured === undefined ? invoke() : this.deps.ambient!.restore(captured, invoke);
       if (isThenable(value)) return this.settle(run, scope, run.race(value));
-      return this.finish(run, scope, { kind: 'succeeded' });
+      // Serialized here, on the job's turn: a value that cannot be stored (too large, a class
+      // instance, a function) fails the job with a JobResultError naming it, never retried.
+      return this.finish(run, scope, {
+        kind: 'succeeded',
+        result: serializeResult(value, job.id),
+      });
     } catch (error) {
       return this.finish(run, scope, { kind: 'threw', error });
     }
   }
 
-  private async settle(run: RunningJob, scope: IJobScope, work: Promise<unknown>): Promise<void> {
+  private async settle(run: RunningJob, scope: IJobScope | null, work: Promise<unknown>): Promise<void> {
     let result: RunResult;
     try {
-      await work;
-      result = { kind: 'succeeded' };
+      const value = await work;
+      result = { kind: 'succeeded', result: serializeResult(value, run.job.id) };
     } catch (error) {
       result = { kind: 'threw', error };
     }
@@ -143,9 +207,24 @@ export class JobWorker implements Behaviour<WorkerMessage> {
 
   private post(run: RunningJob, result: RunResult): void {
     run.state = 'finished';
-    this.state = 'idle';
     this.deps.results.post(run, result);
   }
+}
+
+/**
+ * The old, positional form of the context, kept only where it cannot land in a job's own parameter.
+ * `Function.length` counts the parameters before the first default value or rest parameter, so the
+ * context goes into the slot at `method.length - 1` only when the recorded arguments do not reach
+ * it (`send(to, subject, ctx?)` enqueued as `send(to, subject)` or `send(to)`; omitted ones are
+ * padded with undefined). When they do reach it (`make(file, width = 100, ctx?)` enqueued as
+ * `make('cat.png')`; `log(...lines)`), nothing is appended: there the slot after the arguments is a
+ * default or rest parameter of the job's own. `jobContext()` works in every case.
+ */
+export function passContextPositionally(method: { length: number }, args: unknown[], ctx: unknown): void {
+  const slot = method.length - 1;
+  if (args.length > slot) return;
+  while (args.length < slot) args.push(undefined);
+  args.push(ctx);
 }
 
 function yieldToLoop(): Promise<void> {

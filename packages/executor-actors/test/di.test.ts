@@ -47,7 +47,9 @@ describe('InversifyContainerFactory', () => {
     const containers = new InversifyContainerFactory(container, { registry });
     expect(container.isBound(DiJob)).to.equal(true);
     const store = new MemoryJobStore();
-    await store.adder({ registry }).addJobs([1, 2, 3, 4, 5].map(() => ({ target: DiJob, call: (j: DiJob) => j.run() })));
+    await store
+      .adder({ registry })
+      .addJobs([1, 2, 3, 4, 5].map(() => ({ target: DiJob, call: (j: DiJob) => j.run() })));
     shell = new JobExecutorShell({ manager: store, registry, containers, logger: new CapturingLogger() });
     shell.startJobQueue('default', { workers: 2, pulseMs: 10 });
     await waitFor(() => seen.length === 5, 'five runs');
@@ -72,11 +74,16 @@ describe('InversifyContainerFactory', () => {
       registry,
       perRunBindings: (child) => {
         const token = `run-${++serial}`;
-        child.bind<string>(RUN_TOKEN).toConstantValue(token).onDeactivation((t: string) => void deactivated.push(t));
+        child
+          .bind<string>(RUN_TOKEN)
+          .toConstantValue(token)
+          .onDeactivation((t: string) => void deactivated.push(t));
       },
     });
     const store = new MemoryJobStore();
-    await store.adder({ registry }).addJobs([1, 2, 3].map(() => ({ target: RunBound, call: (j: RunBound) => j.run() })));
+    await store
+      .adder({ registry })
+      .addJobs([1, 2, 3].map(() => ({ target: RunBound, call: (j: RunBound) => j.run() })));
     shell = new JobExecutorShell({ manager: store, registry, containers, logger: new CapturingLogger() });
     shell.startJobQueue('default', { workers: 1, pulseMs: 10 });
     await waitFor(() => seen.length === 3 && deactivated.length === 3, 'three runs, three disposals');

@@ -31,7 +31,8 @@ describe('JobExecutorShell: execution', () => {
     await waitFor(() => logger.entries.filter((e) => e.msg === 'started').length === 3, 'three jobs started');
     release.open();
     await waitFor(() => logger.entries.filter((e) => e.msg === 'started').length === 6, 'six jobs started');
-    for (const e of logger.entries.filter((x) => x.msg === 'started')) ranOn.set(e.obj.n as number, e.obj.worker as number);
+    for (const e of logger.entries.filter((x) => x.msg === 'started'))
+      ranOn.set(e.obj.n as number, e.obj.worker as number);
     expect([...Array(6).keys()].map((n) => ranOn.get(n))).to.deep.equal([0, 1, 2, 0, 1, 2]);
     await waitFor(async () => (await store.listJobs({ status: 'done' })).length === 6, 'all done');
   });
@@ -49,10 +50,19 @@ describe('JobExecutorShell: execution', () => {
     registry.register('mixed', Mixed);
     const store = new MemoryJobStore();
     const adder = store.adder({ registry });
-    await adder.addJobs(Array.from({ length: 12 }, (_, n) => ({ target: Mixed, call: (j: Mixed) => j.run(n), options: { retry: Retry.none() } })));
+    await adder.addJobs(
+      Array.from({ length: 12 }, (_, n) => ({
+        target: Mixed,
+        call: (j: Mixed) => j.run(n),
+        options: { retry: Retry.none() },
+      })),
+    );
     shell = new JobExecutorShell({ manager: store, registry, logger: new CapturingLogger() });
     shell.startJobQueue('default', { workers: 1, maxPending: 12, pulseMs: 20 });
-    await waitFor(async () => (await store.listJobs({ status: ['done', 'failed'], limit: 100 })).length === 12, 'all 12 finished');
+    await waitFor(
+      async () => (await store.listJobs({ status: ['done', 'failed'], limit: 100 })).length === 12,
+      'all 12 finished',
+    );
     expect(order).to.deep.equal([0, 1, 3, 4, 6, 7, 9, 10]);
     expect((await store.listJobs({ status: 'failed', limit: 100 })).length).to.equal(4);
   });
@@ -110,9 +120,9 @@ describe('JobExecutorShell: execution', () => {
     const workers = 3;
     const seen: { pending: number; limit: number }[] = [];
     const manager = wrapManager(store, {
-      getJobs: (r) => {
-        seen.push({ pending: coordinators[0]!.pending, limit: r.limit });
-        return store.getJobs(r);
+      claimJobs: (r) => {
+        seen.push({ pending: coordinators[0].pending, limit: r.limit });
+        return store.claimJobs(r);
       },
     });
     shell = new JobExecutorShell({ manager, registry, coordinator: Observed, logger: new CapturingLogger() });
@@ -172,7 +182,10 @@ describe('JobExecutorShell: execution', () => {
     const fails = await adder.addJob(Flaky, (j) => j.run('fails', 99), { retry: Retry.fixed(2, 0) });
     shell = new JobExecutorShell({ manager: store, registry, logger: new CapturingLogger() });
     shell.startJobQueue('default', { workers: 2, pulseMs: 10 });
-    await waitFor(async () => (await store.getJob(fails))?.status === 'failed' && (await store.getJob(recovers))?.status === 'done', 'final states');
+    await waitFor(
+      async () => (await store.getJob(fails))?.status === 'failed' && (await store.getJob(recovers))?.status === 'done',
+      'final states',
+    );
     const ok = (await store.getJob(recovers))!;
     expect(ok.attempts).to.equal(3);
     const bad = (await store.getJob(fails))!;
@@ -233,8 +246,8 @@ describe('JobExecutorShell: execution', () => {
       }
     }
     const manager = wrapManager(store, {
-      getJobs: async (r) => {
-        const jobs = await store.getJobs(r);
+      claimJobs: async (r) => {
+        const jobs = await store.claimJobs(r);
         for (const j of jobs) if (j.id === corrupt) j.args = '{not json';
         return jobs;
       },
@@ -242,7 +255,10 @@ describe('JobExecutorShell: execution', () => {
     shell = new JobExecutorShell({ manager, registry, coordinator: Watching, logger: new CapturingLogger() });
     shell.startJobQueue('default', { workers: 2, pulseMs: 10 });
     await waitFor(async () => (await store.getJob(fine))?.status === 'done', 'the good job done');
-    await waitFor(async () => (await store.listJobs({ status: 'failed' })).length === (ctor === null ? 4 : 5), 'bad jobs failed');
+    await waitFor(
+      async () => (await store.listJobs({ status: 'failed' })).length === (ctor === null ? 4 : 5),
+      'bad jobs failed',
+    );
     const names = new Map<string, string>();
     for (const j of await store.listJobs({ status: 'failed' })) {
       expect(j.attempts, j.id).to.equal(1);
@@ -267,7 +283,10 @@ describe('JobExecutorShell: execution', () => {
     expect(() => shell!.startJobQueue('other', { workers: 0 })).to.throw(InvalidOptionError, /workers/);
     expect(() => shell!.startJobQueue('bad name!')).to.throw(InvalidOptionError, /queue/);
     expect(() => shell!.startJobQueue('x', { leaseMs: 1000, sweepMs: 900 })).to.throw(InvalidOptionError, /sweepMs/);
-    expect(() => new JobExecutorShell({ manager: store, coordinator: class {} as never })).to.throw(InvalidOptionError, /coordinator/);
+    expect(() => new JobExecutorShell({ manager: store, coordinator: class {} as never })).to.throw(
+      InvalidOptionError,
+      /coordinator/,
+    );
     await shell.stopJobQueue('q');
     expect(shell.runningQueues()).to.deep.equal([]);
     await shell.shutdown();

@@ -51,10 +51,11 @@ export function sleep(ms: number): Promise<void> {
 /** A manager that forwards to the store; override any operation to observe or break it. */
 export function wrapManager(store: MemoryJobStore, overrides: Partial<IJobQueueManager> = {}): IJobQueueManager {
   return {
-    getJobs: (r) => store.getJobs(r),
+    claimJobs: (r) => store.claimJobs(r),
     recordOutcomes: (o) => store.recordOutcomes(o),
     extendLeases: (l, ms) => store.extendLeases(l, ms),
-    reportProgress: (l, p) => store.reportProgress(l, p),
+    reportProgress: (l, p, m) => store.reportProgress(l, p, m),
+    appendLogs: (e) => store.appendLogs(e),
     onJobsAvailable: (listener) => store.onJobsAvailable(listener),
     ...overrides,
   };

@@ -74,13 +74,18 @@ describe('JobQueueCoordinator hooks', () => {
     }
     expect(events.indexOf(`success ${retried}`)).to.be.greaterThan(events.indexOf(`write done ${retried} ok`));
     // One worker, jobs in id order: the hooks come in the order the outcomes were written.
-    expect(events.filter((e) => !e.startsWith('write'))).to.deep.equal([`success ${ok}`, `retry ${retried}`, `failed ${failed}`, `success ${retried}`]);
-    expect(retries[0]!.job.id).to.equal(retried);
-    expect(retries[0]!.job.attempts).to.equal(1);
-    expect(retries[0]!.error).to.include({ name: 'TypeError', message: 'retried #1' });
-    expect(retries[0]!.runAt).to.be.instanceOf(Date);
-    expect(failures[0]!.job.id).to.equal(failed);
-    expect(failures[0]!.error).to.include({ name: 'TypeError', message: 'failed #1' });
+    expect(events.filter((e) => !e.startsWith('write'))).to.deep.equal([
+      `success ${ok}`,
+      `retry ${retried}`,
+      `failed ${failed}`,
+      `success ${retried}`,
+    ]);
+    expect(retries[0].job.id).to.equal(retried);
+    expect(retries[0].job.attempts).to.equal(1);
+    expect(retries[0].error).to.include({ name: 'TypeError', message: 'retried #1' });
+    expect(retries[0].runAt).to.be.instanceOf(Date);
+    expect(failures[0].job.id).to.equal(failed);
+    expect(failures[0].error).to.include({ name: 'TypeError', message: 'failed #1' });
   });
 
   it('logs a throwing or rejecting hook and carries on', async () => {

@@ -42,7 +42,11 @@ describe('JobExecutorShell: timeouts and leases', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect((await store.getJob(polite))!.status).to.equal('processing');
     clock.advance(2_000);
-    await waitFor(async () => (await store.getJob(polite))!.status === 'failed' && (await store.getJob(stubborn))!.status === 'retry', 'timeouts recorded');
+    await waitFor(
+      async () =>
+        (await store.getJob(polite))!.status === 'failed' && (await store.getJob(stubborn))!.status === 'retry',
+      'timeouts recorded',
+    );
     const p = (await store.getJob(polite))!;
     expect(p.lastError?.name).to.equal('JobTimeoutError');
     expect(p.attempts).to.equal(1);
@@ -65,7 +69,9 @@ describe('JobExecutorShell: timeouts and leases', () => {
     }
     registry.register('long', Long);
     const store = new MemoryJobStore({ clock });
-    const ids = await store.adder({ registry }).addJobs([1, 2, 3].map(() => ({ target: Long, call: (j: Long) => j.run() })));
+    const ids = await store
+      .adder({ registry })
+      .addJobs([1, 2, 3].map(() => ({ target: Long, call: (j: Long) => j.run() })));
     const batches: number[] = [];
     const manager = wrapManager(store, {
       extendLeases: (leases, ms) => {

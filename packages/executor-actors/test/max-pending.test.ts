@@ -27,12 +27,14 @@ describe('JobExecutorShell: maxPending', () => {
       }
     }
     const store = new MemoryJobStore();
-    await store.adder({ registry }).addJobs(Array.from({ length: 200 }, () => ({ target: Work, call: (j: Work) => j.run() })));
+    await store
+      .adder({ registry })
+      .addJobs(Array.from({ length: 200 }, () => ({ target: Work, call: (j: Work) => j.run() })));
     const seen: { pending: number; limit: number }[] = [];
     const manager = wrapManager(store, {
-      getJobs: (r) => {
-        seen.push({ pending: coordinators[0]!.pending, limit: r.limit });
-        return store.getJobs(r);
+      claimJobs: (r) => {
+        seen.push({ pending: coordinators[0].pending, limit: r.limit });
+        return store.claimJobs(r);
       },
     });
     shell = new JobExecutorShell({ manager, registry, coordinator: Observed, logger: new CapturingLogger() });
@@ -43,12 +45,22 @@ describe('JobExecutorShell: maxPending', () => {
       // While the workers have their next jobs in hand, claims wait for a worthwhile batch.
       if (s.pending > 2) expect(s.limit, JSON.stringify(s)).to.be.at.least(13);
     }
-    expect(seen.some((s) => s.pending > 2), 'some claims were made while jobs were held').to.equal(true);
-    expect(seen[0]!.limit, 'the first claim asks for the whole room').to.equal(25);
+    expect(
+      seen.some((s) => s.pending > 2),
+      'some claims were made while jobs were held',
+    ).to.equal(true);
+    expect(seen[0].limit, 'the first claim asks for the whole room').to.equal(25);
   });
 
   it('refuses a maxPending below the number of workers', () => {
-    shell = new JobExecutorShell({ manager: new MemoryJobStore(), registry: new JobRegistry(), logger: new CapturingLogger() });
-    expect(() => shell!.startJobQueue('default', { workers: 4, maxPending: 3 })).to.throw(InvalidOptionError, 'maxPending');
+    shell = new JobExecutorShell({
+      manager: new MemoryJobStore(),
+      registry: new JobRegistry(),
+      logger: new CapturingLogger(),
+    });
+    expect(() => shell!.startJobQueue('default', { workers: 4, maxPending: 3 })).to.throw(
+      InvalidOptionError,
+      'maxPending',
+    );
   });
 });

@@ -25,7 +25,7 @@ describe('JobExecutorShell: storage outage', () => {
       return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
     };
     const manager = wrapManager(store, {
-      getJobs: (r) => (down ? unreachable() : store.getJobs(r)),
+      claimJobs: (r) => (down ? unreachable() : store.claimJobs(r)),
       recordOutcomes: (o) => (down || writesDown ? unreachable() : store.recordOutcomes(o)),
       extendLeases: (l, ms) => (down ? unreachable() : store.extendLeases(l, ms)),
     });
@@ -48,13 +48,18 @@ describe('JobExecutorShell: storage outage', () => {
 
       // 2. Down while jobs run: their outcomes are kept and written once storage is back.
       writesDown = true;
-      const more = await adder.addJobs(Array.from({ length: 10 }, () => ({ target: Task, call: (j: Task) => j.run() })));
+      const more = await adder.addJobs(
+        Array.from({ length: 10 }, () => ({ target: Task, call: (j: Task) => j.run() })),
+      );
       writesDown = true;
       await waitFor(() => ran === 20, 'the second batch ran while its outcomes could not be written');
       await sleep(300);
       expect((await store.listJobs({ status: 'done', limit: 100 })).length).to.equal(10);
       writesDown = false;
-      await waitFor(async () => (await store.listJobs({ status: 'done', limit: 100 })).length === 20, 'all twenty done');
+      await waitFor(
+        async () => (await store.listJobs({ status: 'done', limit: 100 })).length === 20,
+        'all twenty done',
+      );
       for (const id of more) expect((await store.getJob(id))!.attempts, id).to.equal(1);
       expect(logger.errors().some((e) => /claiming jobs failed/.test(e.msg ?? ''))).to.equal(true);
       expect(logger.errors().some((e) => /writing job outcomes failed/.test(e.msg ?? ''))).to.equal(true);
@@ -64,5 +69,52 @@ describe('JobExecutorShell: storage outage', () => {
       process.off('unhandledRejection', onUnhandled);
     }
     expect(unhandled).to.deep.equal([]);
+  });
+
+  it('keeps renewing the leases of finished jobs whose outcomes cannot be written, so none runs twice', async () => {
+    const registry = new JobRegistry();
+    const runs = new Map<string, number>();
+    class Task {
+      async run(n: number) {
+        runs.set(String(n), (runs.get(String(n)) ?? 0) + 1);
+        await sleep(1);
+      }
+    }
+    registry.register('task', Task);
+    const store = new MemoryJobStore();
+    let writesDown = false;
+    let failedWrites = 0;
+    const manager = wrapManager(store, {
+      recordOutcomes: (o) => {
+        if (!writesDown) return store.recordOutcomes(o);
+        failedWrites++;
+        return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      },
+    });
+    const shell = new JobExecutorShell({ manager, registry, logger: new CapturingLogger() });
+    const LEASE_MS = 600;
+    try {
+      writesDown = true;
+      const ids = await store
+        .adder({ registry })
+        .addJobs(Array.from({ length: 10 }, (_, i) => ({ target: Task, call: (j: Task) => j.run(i) })));
+      shell.startJobQueue('default', { workers: 2, pulseMs: 10, leaseMs: LEASE_MS });
+      await waitFor(() => runs.size === 10, 'all ten ran once while their outcomes could not be written');
+      // Five leases long: with the plain backoff (100 ms doubling to 10 s) the writes would wait past
+      // the lease, and the queue would claim and run the jobs again.
+      await sleep(5 * LEASE_MS);
+      expect(
+        [...runs.values()].every((n) => n === 1),
+        `executions: ${JSON.stringify([...runs])}`,
+      ).to.equal(true);
+      // Retried at least every LEASE_MS / 4 (150 ms): about twenty tries in 3 s, not five.
+      expect(failedWrites).to.be.at.least(12);
+      writesDown = false;
+      await waitFor(async () => (await store.listJobs({ status: 'done', limit: 100 })).length === 10, 'all ten done');
+      for (const id of ids) expect((await store.getJob(id))!.attempts, id).to.equal(1);
+      expect([...runs.values()].every((n) => n === 1)).to.equal(true);
+    } finally {
+      await shell.shutdown({ timeoutMs: 1000 });
+    }
   });
 });

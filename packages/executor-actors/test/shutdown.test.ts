@@ -18,7 +18,9 @@ describe('JobExecutorShell: shutdown', () => {
       }
       async hang(name: string, ctx?: JobContext) {
         started.push(name);
-        await new Promise<void>((_, reject) => ctx!.signal.addEventListener('abort', () => reject(ctx!.signal.reason), { once: true }));
+        await new Promise<void>((_, reject) =>
+          ctx!.signal.addEventListener('abort', () => reject(ctx!.signal.reason as unknown), { once: true }),
+        );
       }
     }
     registry.register('work', Work);
@@ -49,7 +51,7 @@ describe('JobExecutorShell: shutdown', () => {
       expect(j.attempts, id).to.equal(0);
     }
     // Claimable at once by another executor: no lease to wait out.
-    const again = await store.getJobs({ queues: ['default'], limit: 10, owner: 'other', leaseMs: 1000 });
+    const again = await store.claimJobs({ queues: ['default'], limit: 10, owner: 'other', leaseMs: 1000 });
     expect(again.map((j) => j.id).sort()).to.deep.equal([hang, queued1, queued2].sort());
     expect(again.every((j) => j.attempts === 1)).to.equal(true);
     expect(process.listenerCount('SIGINT')).to.equal(0);
@@ -58,7 +60,11 @@ describe('JobExecutorShell: shutdown', () => {
   });
 
   it('shutdown is idempotent and a second queue stop is a no-op', async () => {
-    const shell = new JobExecutorShell({ manager: new MemoryJobStore(), registry: new JobRegistry(), logger: new CapturingLogger() });
+    const shell = new JobExecutorShell({
+      manager: new MemoryJobStore(),
+      registry: new JobRegistry(),
+      logger: new CapturingLogger(),
+    });
     shell.startJobQueue('a');
     shell.startJobQueue('b');
     await Promise.all([shell.stopJobQueue('a'), shell.stopJobQueue('a')]);
