@@ -1,0 +1,13 @@
+/** An error the CLI reports as one line, `oddjob: error: <message>`, exiting with `exitCode`. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Exit code of a command whose feature does not exist yet (as `executors`). */
+export const EXIT_NOT_AVAILABLE = 2;
