@@ -65,7 +65,7 @@ class CountingCoordinator extends JobQueueCoordinator {
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function enqueue(store: MemoryJobStore, registry: JobRegistry, n: number, batch = 1000): Promise<void> {
@@ -82,7 +82,7 @@ async function enqueue(store: MemoryJobStore, registry: JobRegistry, n: number, 
 class StubManager implements IJobQueueManager {
   private next = 0;
   constructor(private readonly jobs: ClaimedJob[]) {}
-  async getJobs(r: ClaimRequest): Promise<ClaimedJob[]> {
+  async claimJobs(r: ClaimRequest): Promise<ClaimedJob[]> {
     const out = this.jobs.slice(this.next, this.next + r.limit);
     this.next += out.length;
     return out;
@@ -93,6 +93,10 @@ class StubManager implements IJobQueueManager {
   async extendLeases(l: readonly unknown[]): Promise<LeaseCheck[]> {
     return l.map(() => 'ok');
   }
+  async appendLogs(entries: readonly unknown[]): Promise<LeaseCheck[]> {
+    return entries.map(() => 'ok');
+  }
+
   async reportProgress(): Promise<LeaseCheck> {
     return 'ok';
   }
@@ -113,8 +117,14 @@ function stubJobs(n: number): ClaimedJob[] {
     lastError: null,
     lease: { owner: 'bench', token: `t${i}`, expiresAt: new Date(now.getTime() + 60_000) },
     progress: null,
+    progressMessage: null,
+    result: null,
+    startedAt: now,
+    executorId: 'bench',
+    host: null,
     metadata: {},
     uniqueKey: null,
+    pinnedHost: null,
     createdAt: now,
     updatedAt: now,
     finishedAt: null,
@@ -134,7 +144,13 @@ async function runPhase(
   finished = 0;
   target = jobs;
   const allDone = new Promise<void>((resolve) => (onFinished = resolve));
-  const shell = new JobExecutorShell({ manager: manager ?? store, registry, containers: newInstanceFactory, coordinator: CountingCoordinator, logger: silentLogger });
+  const shell = new JobExecutorShell({
+    manager: manager ?? store,
+    registry,
+    containers: newInstanceFactory,
+    coordinator: CountingCoordinator,
+    logger: silentLogger,
+  });
   let t0 = 0;
   await feed(store, registry, () => {
     t0 = performance.now();
@@ -144,7 +160,14 @@ async function runPhase(
   const seconds = (performance.now() - t0) / 1000;
   await shell.shutdown();
   const sorted = [...startLatencies].sort((a, b) => a - b);
-  return { phase: name, jobs, seconds, jobsPerSecond: jobs / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+  return {
+    phase: name,
+    jobs,
+    seconds,
+    jobsPerSecond: jobs / seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+  };
 }
 
 export async function main(args: string[] = process.argv.slice(2)): Promise<PhaseResult[]> {
@@ -152,7 +175,13 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<Phas
   const workers = Number(args[1] ?? 10);
   const results: PhaseResult[] = [];
 
-  const stub = await runPhase('executor only (stub store)', jobs, workers, async (_s, _r, start) => start(), new StubManager(stubJobs(jobs)));
+  const stub = await runPhase(
+    'executor only (stub store)',
+    jobs,
+    workers,
+    async (_s, _r, start) => start(),
+    new StubManager(stubJobs(jobs)),
+  );
   results.push({ ...stub, p50Ms: NaN, p99Ms: NaN }); // stub jobs carry no enqueue time
 
   const drain = await runPhase('drain (preloaded)', jobs, workers, async (store, registry, start) => {

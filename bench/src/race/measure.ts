@@ -28,7 +28,7 @@ export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1]!;
+  return sorted[rank - 1];
 }
 
 export class RaceTimeoutError extends Error {
@@ -83,7 +83,7 @@ export function median(samples: readonly number[]): number {
   const known = samples.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   if (known.length === 0) return Number.NaN;
   const mid = known.length >> 1;
-  return known.length % 2 === 1 ? known[mid]! : (known[mid - 1]! + known[mid]!) / 2;
+  return known.length % 2 === 1 ? known[mid] : (known[mid - 1] + known[mid]) / 2;
 }
 
 /**
@@ -102,7 +102,10 @@ export function medianResult(rounds: readonly RaceResult[]): RaceResult {
     enqueueBatchJobsPerSec: of((r) => r.enqueueBatchJobsPerSec),
     processJobsPerSec: of((r) => r.processJobsPerSec),
     processCpuUsPerJob: measuredCpu
-      ? { node: of((r) => r.processCpuUsPerJob?.node ?? Number.NaN), postgres: of((r) => r.processCpuUsPerJob?.postgres ?? Number.NaN) }
+      ? {
+          node: of((r) => r.processCpuUsPerJob?.node ?? Number.NaN),
+          postgres: of((r) => r.processCpuUsPerJob?.postgres ?? Number.NaN),
+        }
       : undefined,
     latencyP50Ms: of((r) => r.latencyP50Ms),
     latencyP99Ms: of((r) => r.latencyP99Ms),

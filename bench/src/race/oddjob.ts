@@ -10,18 +10,20 @@
  * - The pool: the store's default (pg's 10 connections) — the executor uses at most two at once
  *   (one claim and one outcome batch in flight).
  * - Jobs are classes resolved per run by the default container factory (a new instance per job).
+ * - ODDJOB_OBSERVE=1 adds metrics (collectMetrics) and run spans (instrumentShell, no SDK).
  * - `deleteDoneJobs: true` (env ODDJOB_KEEP_DONE=1 turns it off): a completed job is deleted in the
  *   completion statement, as graphile-worker always does; pg-boss keeps completed jobs.
  */
 import 'reflect-metadata';
-import pg from 'pg';
 import { JobRegistry } from '@oddjob/core';
 import { JobExecutorShell, silentLogger } from '@oddjob/executor-actors';
 import { PostgresJobStore } from '@oddjob/storage-postgres';
+import { collectMetrics, instrumentShell } from '@oddjob/metrics';
 import type { RaceContender, RaceOptions, RaceResult } from './types.js';
-import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
-import { nowMs, paced, percentile, perSec, ranges, startCpuMeter, waitFor } from './measure.js';
-import { dropSchema, queryCount } from './schema.js';
+import { nowMs, ranges } from './measure.js';
+import { inOwnSchema, measureLatency, measureProcessing, raceResult, raceSettings, timed } from './phases.js';
+import { queryCount } from './schema.js';
+import { intFromEnv } from './env.js';
 
 const SCHEMA = 'race_oddjob';
 const QUEUE = 'race';
@@ -43,83 +45,85 @@ class RaceJob {
   }
 }
 
-function maxPending(): number {
-  const raw = process.env.ODDJOB_MAX_PENDING;
-  const n = raw === undefined ? 500 : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`ODDJOB_MAX_PENDING must be an integer >= 1, got "${raw}"`);
-  return n;
-}
+/** Jobs held at once (env ODDJOB_MAX_PENDING, default 500). */
+const maxPending = (): number => intFromEnv('ODDJOB_MAX_PENDING', 500, 1);
 
-export const raceOddJob: RaceContender = async (opts: RaceOptions): Promise<RaceResult> => {
-  const { connectionString, jobs, workers, enqueueOneJobs } = opts;
-  const latencyJobs = opts.latencyJobs ?? DEFAULT_LATENCY_JOBS;
-  const latencyIntervalMs = opts.latencyIntervalMs ?? DEFAULT_LATENCY_INTERVAL_MS;
+export const raceOddJob: RaceContender = (opts: RaceOptions): Promise<RaceResult> => {
+  const s = raceSettings(opts);
+  const { connectionString, jobs, workers, enqueueOneJobs } = s;
   const pending = Math.max(workers, maxPending());
   const deleteDoneJobs = process.env.ODDJOB_KEEP_DONE !== '1';
   handled = 0;
   latencies.length = 0;
-
-  await dropSchema(connectionString, SCHEMA);
   const registry = new JobRegistry().register('race', RaceJob);
-  const probe = new pg.Client({ connectionString });
-  await probe.connect();
-  let store: PostgresJobStore | undefined;
-  let shell: JobExecutorShell | undefined;
-  try {
-    const migrateStart = nowMs();
-    store = await PostgresJobStore.open({ connection: connectionString, schema: SCHEMA, deleteDoneJobs });
-    const migrateMs = nowMs() - migrateStart;
-    const adder = store.adder({ registry });
 
-    // Phase 1: one job per call, awaited one after another (a queue nobody works, as for the others).
-    const oneStart = nowMs();
-    for (let i = 0; i < enqueueOneJobs; i++) await adder.addJob(RaceJob, (j) => j.run(i, null), { queue: ONE_BY_ONE_QUEUE });
-    const oneMs = nowMs() - oneStart;
+  return inOwnSchema(connectionString, SCHEMA, async (probe) => {
+    let store: PostgresJobStore | undefined;
+    let shell: JobExecutorShell | undefined;
+    try {
+      const migrateStart = nowMs();
+      const opened = await PostgresJobStore.open({ connection: connectionString, schema: SCHEMA, deleteDoneJobs });
+      store = opened;
+      const migrateMs = nowMs() - migrateStart;
+      const adder = opened.adder({ registry });
 
-    // Phase 2: `jobs` jobs through addJobs, BATCH per call (one INSERT ... unnest each).
-    const batchStart = nowMs();
-    for (const [from, to] of ranges(jobs, BATCH)) {
-      const specs = [];
-      for (let i = from; i < to; i++) specs.push({ target: RaceJob, call: (j: RaceJob) => j.run(i, null), options: { queue: QUEUE } });
-      await adder.addJobs(specs);
+      // Phase 1: one job per call, awaited one after another (a queue nobody works, as for the others).
+      const oneMs = await timed(async () => {
+        for (let i = 0; i < enqueueOneJobs; i++)
+          await adder.addJob(RaceJob, (j) => j.run(i, null), { queue: ONE_BY_ONE_QUEUE });
+      });
+
+      // Phase 2: `jobs` jobs through addJobs, BATCH per call (one INSERT ... unnest each).
+      const batchMs = await timed(async () => {
+        for (const [from, to] of ranges(jobs, BATCH)) {
+          const specs = [];
+          for (let i = from; i < to; i++)
+            specs.push({ target: RaceJob, call: (j: RaceJob) => j.run(i, null), options: { queue: QUEUE } });
+          await adder.addJobs(specs);
+        }
+      });
+
+      // Phase 3: start the executor on the pre-filled queue; done = every job recorded `done`.
+      const notDone = `SELECT count(*) AS n FROM "${SCHEMA}".jobs WHERE queue = '${QUEUE}' AND status <> 'done'`;
+      const processing = await measureProcessing({
+        library: 'oddjob',
+        jobs,
+        start: async () => {
+          shell = new JobExecutorShell({ manager: opened, registry, logger: silentLogger });
+          // ODDJOB_OBSERVE=1: the race with @oddjob/metrics' counters and histograms and run spans (no
+          // OpenTelemetry SDK registered), for the "within 5% of without" check of metrics and tracing.
+          if (process.env.ODDJOB_OBSERVE === '1') {
+            collectMetrics({ shell });
+            instrumentShell(shell);
+          }
+          shell.startJobQueue(QUEUE, { workers, maxPending: pending, pulseMs: 1000 });
+        },
+        handled: () => handled,
+        // With deleteDoneJobs a finished job is gone; without it, it stays as `done`: either way "not done" counts what is left.
+        finished: 'record every job done',
+        allFinished: async () => (await queryCount(probe, notDone)) === 0,
+      });
+
+      // Phase 4: the executor is idle and LISTENing; probes arrive at a steady rate.
+      await measureLatency('oddjob', s, latencies, async (i) => {
+        await adder.addJob(RaceJob, (j) => j.run(i, nowMs()), { queue: QUEUE });
+      });
+
+      return raceResult({
+        name: 'oddjob',
+        settings: s,
+        oneMs,
+        batchMs,
+        processing,
+        latencies,
+        notes:
+          `workers ${workers}, maxPending ${pending}, addJobs batches of ${BATCH}, LISTEN/NOTIFY, ` +
+          `${deleteDoneJobs ? 'deleteDoneJobs (done jobs deleted at completion, as graphile-worker does)' : 'done jobs kept'}; ` +
+          `migration ${Math.round(migrateMs)} ms (not counted)`,
+      });
+    } finally {
+      await shell?.shutdown({ timeoutMs: 5000 });
+      await store?.close();
     }
-    const batchMs = nowMs() - batchStart;
-
-    // Phase 3: start the executor on the pre-filled queue; done = every job recorded `done`.
-    const cpu = startCpuMeter();
-    const processStart = nowMs();
-    shell = new JobExecutorShell({ manager: store, registry, logger: silentLogger });
-    shell.startJobQueue(QUEUE, { workers, maxPending: pending, pulseMs: 1000 });
-    await waitFor('oddjob handlers to see every job', () => handled >= jobs, { intervalMs: 5 });
-    const notDone = `SELECT count(*) AS n FROM "${SCHEMA}".jobs WHERE queue = '${QUEUE}' AND status <> 'done'`;
-    // With deleteDoneJobs a finished job is gone; without it, it stays as `done`: either way "not done" counts what is left.
-    await waitFor('oddjob to record every job done', async () => (await queryCount(probe, notDone)) === 0, { intervalMs: 2 });
-    const processMs = nowMs() - processStart;
-    const processCpuUsPerJob = cpu.stop(jobs);
-
-    // Phase 4: the executor is idle and LISTENing; probes arrive at a steady rate.
-    await paced(latencyJobs, latencyIntervalMs, async (i) => {
-      await adder.addJob(RaceJob, (j) => j.run(i, nowMs()), { queue: QUEUE });
-    });
-    await waitFor('oddjob to start every latency probe', () => latencies.length >= latencyJobs);
-
-    return {
-      name: 'oddjob',
-      enqueueOneJobsPerSec: perSec(enqueueOneJobs, oneMs),
-      enqueueBatchJobsPerSec: perSec(jobs, batchMs),
-      processJobsPerSec: perSec(jobs, processMs),
-      processCpuUsPerJob,
-      latencyP50Ms: percentile(latencies, 50),
-      latencyP99Ms: percentile(latencies, 99),
-      notes:
-        `workers ${workers}, maxPending ${pending}, addJobs batches of ${BATCH}, LISTEN/NOTIFY, ` +
-        `${deleteDoneJobs ? 'deleteDoneJobs (done jobs deleted at completion, as graphile-worker does)' : 'done jobs kept'}; ` +
-        `migration ${Math.round(migrateMs)} ms (not counted)`,
-    };
-  } finally {
-    await shell?.shutdown({ timeoutMs: 5000 });
-    await store?.close();
-    await probe.end();
-    await dropSchema(connectionString, SCHEMA);
-  }
+  });
 };

@@ -36,12 +36,12 @@
  * `work()` completes jobs fire-and-forget after the handler returns, so the
  * processing phase ends when the database shows every job completed.
  */
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { RaceContender, RaceOptions, RaceResult } from './types.js';
-import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
-import { nowMs, paced, percentile, perSec, ranges, startCpuMeter, waitFor } from './measure.js';
-import { dropSchema, queryCount } from './schema.js';
+import { nowMs, ranges } from './measure.js';
+import { inOwnSchema, measureLatency, measureProcessing, raceResult, raceSettings, timed } from './phases.js';
+import { queryCount } from './schema.js';
+import { intFromEnv } from './env.js';
 
 const SCHEMA = 'race_pgboss';
 const QUEUE = 'race';
@@ -55,111 +55,108 @@ interface RacePayload {
   t?: number;
 }
 
-function batchSize(): number {
-  const raw = process.env.PGBOSS_BATCH_SIZE;
-  const size = raw === undefined ? 50 : Number(raw);
-  if (!Number.isInteger(size) || size < 1) throw new Error(`PGBOSS_BATCH_SIZE must be an integer ≥ 1, got "${raw}"`);
-  return size;
-}
+/** Jobs one poll fetches (env PGBOSS_BATCH_SIZE, default 50). */
+const batchSize = (): number => intFromEnv('PGBOSS_BATCH_SIZE', 50, 1);
 
-export const racePgBoss: RaceContender = async (opts: RaceOptions): Promise<RaceResult> => {
-  const { connectionString, jobs, workers, enqueueOneJobs } = opts;
-  const latencyJobs = opts.latencyJobs ?? DEFAULT_LATENCY_JOBS;
-  const latencyIntervalMs = opts.latencyIntervalMs ?? DEFAULT_LATENCY_INTERVAL_MS;
+export const racePgBoss: RaceContender = (opts: RaceOptions): Promise<RaceResult> => {
+  const s = raceSettings(opts);
+  const { connectionString, jobs, workers, enqueueOneJobs } = s;
   const fetchSize = batchSize();
   const max = Math.max(10, workers + 2);
 
-  await dropSchema(connectionString, SCHEMA);
-  const probe = new pg.Client({ connectionString });
-  await probe.connect();
-  const boss = new PgBoss({
-    connectionString,
-    schema: SCHEMA,
-    max,
-    migrate: true,
-    supervise: false,
-    schedule: false,
-  });
-  // pg-boss reports worker errors as events; without a listener EventEmitter
-  // would throw them. A fetch cut short by stop() closing the pool lands here too.
-  let stopping = false;
-  boss.on('error', (error) => {
-    if (!stopping) console.error(`[pg-boss] ${error.message}`);
-  });
-  let started = false;
-  try {
-    const migrateStart = nowMs();
-    await boss.start();
-    started = true;
-    await boss.createQueue(QUEUE);
-    await boss.createQueue(ONE_BY_ONE_QUEUE);
-    const migrateMs = nowMs() - migrateStart;
-
-    // Phase 1: one job per call, awaited one after another (own queue = own partition, never worked).
-    const oneStart = nowMs();
-    for (let i = 0; i < enqueueOneJobs; i++) {
-      await boss.send(ONE_BY_ONE_QUEUE, { i } satisfies RacePayload);
-    }
-    const oneMs = nowMs() - oneStart;
-    // purgeQueue, not deleteQueue: in 10.4.2 deleteQueue of a queue that still
-    // holds jobs fails on the partition's foreign key (q_fkey).
-    await boss.purgeQueue(ONE_BY_ONE_QUEUE);
-
-    // Phase 2: `jobs` jobs through insert(), BATCH per call.
-    const batchStart = nowMs();
-    for (const [from, to] of ranges(jobs, BATCH)) {
-      const batch: PgBoss.JobInsert<RacePayload>[] = [];
-      for (let i = from; i < to; i++) batch.push({ name: QUEUE, data: { i } });
-      await boss.insert(batch);
-    }
-    const batchMs = nowMs() - batchStart;
-
-    // Phase 3: `workers` polling workers on the pre-filled queue.
-    let handled = 0;
-    const latencies: number[] = [];
-    const runOne = async (job: PgBoss.Job<RacePayload>): Promise<void> => {
-      const startedAt = nowMs();
-      const { t } = job.data;
-      if (t === undefined) handled++;
-      else latencies.push(startedAt - t);
-    };
-    const cpu = startCpuMeter();
-    const processStart = nowMs();
-    for (let w = 0; w < workers; w++) {
-      await boss.work<RacePayload>(QUEUE, { batchSize: fetchSize, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS }, async (batch) => {
-        for (const job of batch) await runOne(job);
-      });
-    }
-    await waitFor('pg-boss handlers to see every job', () => handled >= jobs, { intervalMs: 5 });
-    const completed = `SELECT count(*) AS n FROM "${SCHEMA}".job WHERE name = $1 AND state = 'completed'`;
-    await waitFor('pg-boss to mark every job completed', async () => (await queryCount(probe, completed, [QUEUE])) >= jobs, { intervalMs: 2 });
-    const processMs = nowMs() - processStart;
-    const processCpuUsPerJob = cpu.stop(jobs);
-
-    // Phase 4: the workers are idle and polling; probes arrive at a steady rate.
-    await paced(latencyJobs, latencyIntervalMs, async (i) => {
-      await boss.send(QUEUE, { i, t: nowMs() } satisfies RacePayload);
+  return inOwnSchema(connectionString, SCHEMA, async (probe) => {
+    const boss = new PgBoss({
+      connectionString,
+      schema: SCHEMA,
+      max,
+      migrate: true,
+      supervise: false,
+      schedule: false,
     });
-    await waitFor('pg-boss to start every latency probe', () => latencies.length >= latencyJobs);
+    // pg-boss reports worker errors as events; without a listener EventEmitter
+    // would throw them. A fetch cut short by stop() closing the pool lands here too.
+    let stopping = false;
+    boss.on('error', (error) => {
+      if (!stopping) console.error(`[pg-boss] ${error.message}`);
+    });
+    let started = false;
+    try {
+      const migrateMs = await timed(async () => {
+        await boss.start();
+        started = true;
+        await boss.createQueue(QUEUE);
+        await boss.createQueue(ONE_BY_ONE_QUEUE);
+      });
 
-    return {
-      name: 'pg-boss 10.4.2',
-      enqueueOneJobsPerSec: perSec(enqueueOneJobs, oneMs),
-      enqueueBatchJobsPerSec: perSec(jobs, batchMs),
-      processJobsPerSec: perSec(jobs, processMs),
-      processCpuUsPerJob,
-      latencyP50Ms: percentile(latencies, 50),
-      latencyP99Ms: percentile(latencies, 99),
-      notes:
-        `${workers} work() pollers, batchSize ${fetchSize} (run in sequence), pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS} (minimum), ` +
-        `max ${max}, supervise/schedule off, insert() batches of ${BATCH}, no LISTEN/NOTIFY; ` +
-        `migration + createQueue ${Math.round(migrateMs)} ms (not counted)`,
-    };
-  } finally {
-    stopping = true;
-    // graceful stop waits for in-flight handlers, then closes pg-boss's pool.
-    if (started) await boss.stop({ graceful: true, wait: true, timeout: 5000 });
-    await probe.end();
-    await dropSchema(connectionString, SCHEMA);
-  }
+      // Phase 1: one job per call, awaited one after another (own queue = own partition, never worked).
+      const oneMs = await timed(async () => {
+        for (let i = 0; i < enqueueOneJobs; i++) {
+          await boss.send(ONE_BY_ONE_QUEUE, { i } satisfies RacePayload);
+        }
+      });
+      // purgeQueue, not deleteQueue: in 10.4.2 deleteQueue of a queue that still
+      // holds jobs fails on the partition's foreign key (q_fkey).
+      await boss.purgeQueue(ONE_BY_ONE_QUEUE);
+
+      // Phase 2: `jobs` jobs through insert(), BATCH per call.
+      const batchMs = await timed(async () => {
+        for (const [from, to] of ranges(jobs, BATCH)) {
+          const batch: PgBoss.JobInsert<RacePayload>[] = [];
+          for (let i = from; i < to; i++) batch.push({ name: QUEUE, data: { i } });
+          await boss.insert(batch);
+        }
+      });
+
+      // Phase 3: `workers` polling workers on the pre-filled queue.
+      let handled = 0;
+      const latencies: number[] = [];
+      const runOne = async (job: PgBoss.Job<RacePayload>): Promise<void> => {
+        const startedAt = nowMs();
+        const { t } = job.data;
+        if (t === undefined) handled++;
+        else latencies.push(startedAt - t);
+      };
+      const completed = `SELECT count(*) AS n FROM "${SCHEMA}".job WHERE name = $1 AND state = 'completed'`;
+      const processing = await measureProcessing({
+        library: 'pg-boss',
+        jobs,
+        start: async () => {
+          for (let w = 0; w < workers; w++) {
+            await boss.work<RacePayload>(
+              QUEUE,
+              { batchSize: fetchSize, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS },
+              async (batch) => {
+                for (const job of batch) await runOne(job);
+              },
+            );
+          }
+        },
+        handled: () => handled,
+        finished: 'mark every job completed',
+        allFinished: async () => (await queryCount(probe, completed, [QUEUE])) >= jobs,
+      });
+
+      // Phase 4: the workers are idle and polling; probes arrive at a steady rate.
+      await measureLatency('pg-boss', s, latencies, async (i) => {
+        await boss.send(QUEUE, { i, t: nowMs() } satisfies RacePayload);
+      });
+
+      return raceResult({
+        name: 'pg-boss 10.4.2',
+        settings: s,
+        oneMs,
+        batchMs,
+        processing,
+        latencies,
+        notes:
+          `${workers} work() pollers, batchSize ${fetchSize} (run in sequence), pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS} (minimum), ` +
+          `max ${max}, supervise/schedule off, insert() batches of ${BATCH}, no LISTEN/NOTIFY; ` +
+          `migration + createQueue ${Math.round(migrateMs)} ms (not counted)`,
+      });
+    } finally {
+      stopping = true;
+      // graceful stop waits for in-flight handlers, then closes pg-boss's pool.
+      if (started) await boss.stop({ graceful: true, wait: true, timeout: 5000 });
+    }
+  });
 };

@@ -21,6 +21,9 @@ import { DEFAULT_LATENCY_INTERVAL_MS, DEFAULT_LATENCY_JOBS } from './types.js';
 import { raceGraphile } from './graphile.js';
 import { racePgBoss } from './pgboss.js';
 import { medianResult } from './measure.js';
+import { RaceConfigError, intFromEnv } from './env.js';
+
+export { RaceConfigError } from './env.js';
 import { formatRoundRates, formatValue, printRaceTable, type ContenderRounds } from './table.js';
 
 /** A contender with a short key, for RACE_ONLY and progress lines. */
@@ -33,18 +36,6 @@ export const COMPETITORS: readonly NamedContender[] = [
   { key: 'graphile', run: raceGraphile },
   { key: 'pgboss', run: racePgBoss },
 ];
-
-export class RaceConfigError extends Error {
-  override name = 'RaceConfigError';
-}
-
-function intFromEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new RaceConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return value;
-}
 
 export function raceOptionsFromEnv(): RaceOptions {
   return {
@@ -60,6 +51,8 @@ export function raceOptionsFromEnv(): RaceOptions {
 export interface RaceRunOptions {
   /** Contenders run before the competitors (OddJob goes here). */
   extraContenders?: readonly NamedContender[];
+  /** The competitors; default COMPETITORS (the releases that run on Node 20). The Node 24 race passes the newest. */
+  competitors?: readonly NamedContender[];
   /** Result name the ratio column compares against; default the first extra's result, else "oddjob". */
   baselineName?: string;
   options?: RaceOptions;
@@ -82,12 +75,18 @@ export function raceRoundsFromEnv(): number {
 export async function main(run: RaceRunOptions = {}): Promise<RaceResult[]> {
   const options = run.options ?? raceOptionsFromEnv();
   const roundCount = run.rounds ?? raceRoundsFromEnv();
-  if (!Number.isInteger(roundCount) || roundCount < 1) throw new RaceConfigError(`rounds must be an integer ≥ 1, got ${roundCount}`);
-  const all = [...(run.extraContenders ?? []), ...COMPETITORS];
-  const only = process.env.RACE_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!Number.isInteger(roundCount) || roundCount < 1)
+    throw new RaceConfigError(`rounds must be an integer ≥ 1, got ${roundCount}`);
+  const all = [...(run.extraContenders ?? []), ...(run.competitors ?? COMPETITORS)];
+  const only = process.env.RACE_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (only) {
     const unknown = only.filter((k) => !all.some((c) => c.key === k));
-    if (unknown.length > 0) throw new RaceConfigError(`RACE_ONLY names unknown contenders: ${unknown.join(', ')} (known: ${all.map((c) => c.key).join(', ')})`);
+    if (unknown.length > 0)
+      throw new RaceConfigError(
+        `RACE_ONLY names unknown contenders: ${unknown.join(', ')} (known: ${all.map((c) => c.key).join(', ')})`,
+      );
   }
   const chosen = only ? all.filter((c) => only.includes(c.key)) : all;
 
@@ -100,11 +99,13 @@ export async function main(run: RaceRunOptions = {}): Promise<RaceResult[]> {
   for (let round = 1; round <= roundCount; round++) {
     for (const [i, contender] of chosen.entries()) {
       const result = await contender.run(options);
-      rounds[i]!.push(result);
-      console.log(`… round ${round}/${roundCount} ${contender.key}: process ${formatValue(result.processJobsPerSec)} jobs/s`);
+      rounds[i].push(result);
+      console.log(
+        `… round ${round}/${roundCount} ${contender.key}: process ${formatValue(result.processJobsPerSec)} jobs/s`,
+      );
     }
   }
-  const perContender: ContenderRounds[] = chosen.map((c, i) => ({ key: c.key, rounds: rounds[i]! }));
+  const perContender: ContenderRounds[] = chosen.map((c, i) => ({ key: c.key, rounds: rounds[i] }));
   const results = perContender.map((c) => medianResult(c.rounds));
   const extras = run.extraContenders ?? [];
   const firstExtraName = extras.length > 0 ? results.find((_, i) => chosen[i] === extras[0])?.name : undefined;

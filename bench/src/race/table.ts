@@ -20,7 +20,12 @@ const METRICS: readonly Metric[] = [
   { label: 'process', better: 'higher', unit: 'jobs/s', read: (r) => r.processJobsPerSec },
   // A contender without a CPU meter reads NaN, printed "n/a" like a remote database's PostgreSQL.
   { label: 'CPU per job, Node', better: 'lower', unit: 'µs', read: (r) => r.processCpuUsPerJob?.node ?? Number.NaN },
-  { label: 'CPU per job, PostgreSQL', better: 'lower', unit: 'µs', read: (r) => r.processCpuUsPerJob?.postgres ?? Number.NaN },
+  {
+    label: 'CPU per job, PostgreSQL',
+    better: 'lower',
+    unit: 'µs',
+    read: (r) => r.processCpuUsPerJob?.postgres ?? Number.NaN,
+  },
   { label: 'latency p50', better: 'lower', unit: 'ms', read: (r) => r.latencyP50Ms },
   { label: 'latency p99', better: 'lower', unit: 'ms', read: (r) => r.latencyP99Ms },
 ];
