@@ -51,11 +51,16 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
       onBackgroundError: () => undefined,
     });
     // No primary key on purpose: a job that runs twice must be able to show up twice.
-    await admin.query(`CREATE TABLE ${schema}.ran (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await admin.query(
+      `CREATE TABLE ${schema}.ran (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+    );
     return store;
   }
 
-  function workerConfigs(count: number, options: Pick<WorkerConfig, 'workers' | 'maxPending' | 'leaseMs' | 'pulseMs'>): WorkerConfig[] {
+  function workerConfigs(
+    count: number,
+    options: Pick<WorkerConfig, 'workers' | 'maxPending' | 'leaseMs' | 'pulseMs'>,
+  ): WorkerConfig[] {
     return Array.from({ length: count }, (_, i) => ({
       url: PG_URL,
       schema: schema!,
@@ -105,7 +110,9 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
 
   /** Executions per job id, from the log the workers wrote. */
   async function executions(): Promise<Map<string, string[]>> {
-    const { rows } = await admin.query<{ job_id: string; worker: string }>(`SELECT job_id, worker FROM ${schema}.ran ORDER BY at`);
+    const { rows } = await admin.query<{ job_id: string; worker: string }>(
+      `SELECT job_id, worker FROM ${schema}.ran ORDER BY at`,
+    );
     const byJob = new Map<string, string[]>();
     for (const r of rows) {
       const list = byJob.get(r.job_id);
@@ -141,7 +148,7 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     expect(attempts, 'every job was claimed exactly once').to.deep.equal([{ attempts: 1, n: TOTAL }]);
 
     const perWorker = new Map<string, number>();
-    for (const [, by] of ran) perWorker.set(by[0]!, (perWorker.get(by[0]!) ?? 0) + 1);
+    for (const [, by] of ran) perWorker.set(by[0], (perWorker.get(by[0]) ?? 0) + 1);
     const busy = [...perWorker.values()].filter((n) => n > 0).length;
     expect(busy, `work spread: ${JSON.stringify([...perWorker])}`).to.be.greaterThan(1);
     // Each worker's own count (printed at graceful shutdown) agrees with the table.
@@ -149,7 +156,7 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     console.log(`      executions per worker: ${JSON.stringify(Object.fromEntries(perWorker))}`);
   });
 
-  it('after a SIGKILL, the killed worker\'s jobs run again once their leases expire; no job is lost', async function () {
+  it("after a SIGKILL, the killed worker's jobs run again once their leases expire; no job is lost", async function () {
     this.timeout(120_000);
     const s = await setUp('sigkill');
     const maxPending = 8;

@@ -67,15 +67,18 @@ async function restartableCluster(): Promise<{ version: string; name: string } |
   if (process.env.ODDJOB_TEST_PG_RESTART === '0') return 'ODDJOB_TEST_PG_RESTART=0';
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'not running as root';
   const onPath = (cmd: string) => (process.env.PATH ?? '').split(delimiter).some((dir) => existsSync(join(dir, cmd)));
-  if (!onPath('pg_ctlcluster') || !onPath('pg_lsclusters') || !onPath('pg_isready')) return 'pg_ctlcluster / pg_lsclusters / pg_isready not found';
+  if (!onPath('pg_ctlcluster') || !onPath('pg_lsclusters') || !onPath('pg_isready'))
+    return 'pg_ctlcluster / pg_lsclusters / pg_isready not found';
   const url = new URL(PG_URL);
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname)) return `PostgreSQL at ${url.hostname} is not local`;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname))
+    return `PostgreSQL at ${url.hostname} is not local`;
   const port = url.port || '5432';
   // Lines: "15  main    5432 online postgres /var/lib/postgresql/15/main ..."
   const { stdout } = await run('pg_lsclusters', ['--no-header']);
   for (const line of stdout.split('\n')) {
     const [version, name, clusterPort] = line.trim().split(/\s+/);
-    if (clusterPort === port && version && name && existsSync(join('/etc/postgresql', version))) return { version, name };
+    if (clusterPort === port && version && name && existsSync(join('/etc/postgresql', version)))
+      return { version, name };
   }
   return `no local cluster on port ${port} under /etc/postgresql`;
 }
@@ -115,7 +118,10 @@ describe('executor on PostgreSQL through connection loss and a server restart', 
     stores = [];
     if (schema !== null) {
       if (restarted !== null) {
-        await waitFor('PostgreSQL to answer before dropping the schema', () => isReady(), { timeoutMs: 60_000, intervalMs: 250 }).catch(() => undefined);
+        await waitFor('PostgreSQL to answer before dropping the schema', () => isReady(), {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        }).catch(() => undefined);
       }
       await dropSchema(admin, schema);
     }
@@ -180,7 +186,12 @@ describe('executor on PostgreSQL through connection loss and a server restart', 
    * Every job done, every one executed, none more often than it was claimed, and duplicates within
    * `maxDuplicates`. Answers the number of duplicated executions.
    */
-  async function assertAllDoneOnce(s: PostgresJobStore, ids: readonly string[], log: MemoryExecutionLog, maxDuplicates: number): Promise<number> {
+  async function assertAllDoneOnce(
+    s: PostgresJobStore,
+    ids: readonly string[],
+    log: MemoryExecutionLog,
+    maxDuplicates: number,
+  ): Promise<number> {
     expect(new Set(ids).size, 'distinct ids enqueued').to.equal(ids.length);
     // Counted on the test's own connection: the store under test may still hold a pooled connection
     // that the last kill round cut, and (with no retries) would fail this read instead of the test's point.
@@ -188,7 +199,9 @@ describe('executor on PostgreSQL through connection loss and a server restart', 
       `SELECT status, count(*) AS n FROM ${schema}.jobs WHERE queue = $1 GROUP BY status`,
       [QUEUE],
     );
-    expect(counts.rows.map((r) => ({ status: r.status, count: Number(r.n) }))).to.deep.equal([{ status: 'done', count: ids.length }]);
+    expect(counts.rows.map((r) => ({ status: r.status, count: Number(r.n) }))).to.deep.equal([
+      { status: 'done', count: ids.length },
+    ]);
     const { rows } = await admin.query<{ id: string; attempts: number }>(`SELECT id, attempts FROM ${schema}.jobs`);
     const attempts = new Map(rows.map((r) => [r.id, r.attempts]));
     expect(attempts.size, 'jobs stored').to.equal(ids.length);
@@ -280,7 +293,10 @@ describe('executor on PostgreSQL through connection loss and a server restart', 
     const ids = await s.adder({ registry }).addJobs(specs(TOTAL, 5));
 
     let done = 0;
-    await waitFor('a quarter of the jobs to be done', async () => (done = await doneCount(s)) >= TOTAL / 4, { timeoutMs: 60_000, intervalMs: 20 });
+    await waitFor('a quarter of the jobs to be done', async () => (done = await doneCount(s)) >= TOTAL / 4, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+    });
     expect(done, 'jobs left when the restart begins').to.be.lessThan(TOTAL);
     restarted = cluster;
     const began = Date.now();

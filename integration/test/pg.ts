@@ -34,5 +34,5 @@ export async function terminateBackends(pool: pg.Pool, applicationName: string):
       WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1`,
     [applicationName],
   );
-  return rows[0]!.n;
+  return rows[0].n;
 }

@@ -53,7 +53,9 @@ export class WorkerProcess {
   /** Throws if the process ended while the test still expected it to run. */
   assertAlive(): void {
     if (this.exit) {
-      throw new Error(`worker ${this.label} exited early (code ${this.exit.code}, signal ${this.exit.signal}):\n${this.tail()}`);
+      throw new Error(
+        `worker ${this.label} exited early (code ${this.exit.code}, signal ${this.exit.signal}):\n${this.tail()}`,
+      );
     }
   }
 
@@ -86,11 +88,16 @@ export async function stopGracefully(workers: readonly WorkerProcess[], timeoutM
   await waitFor('the workers to exit after SIGTERM', () => workers.every((w) => w.hasExited), {
     timeoutMs,
     intervalMs: 50,
-    status: () => workers.filter((w) => !w.hasExited).map((w) => `${w.label} still running:\n${w.tail()}`).join('\n'),
+    status: () =>
+      workers
+        .filter((w) => !w.hasExited)
+        .map((w) => `${w.label} still running:\n${w.tail()}`)
+        .join('\n'),
   });
   for (const w of workers) {
     const exit = await w.exited;
-    if (exit.code !== 0) throw new Error(`worker ${w.label} exited with code ${exit.code} (signal ${exit.signal}):\n${w.tail()}`);
+    if (exit.code !== 0)
+      throw new Error(`worker ${w.label} exited with code ${exit.code} (signal ${exit.signal}):\n${w.tail()}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { JobAbortError, JobRegistry, job, type JobContext } from '@oddjob/core';
+import { JobAbortError, JobRegistry, job, jobContext } from '@oddjob/core';
 import { inject, injectable } from 'inversify';
 
 /** The sample's own registry, so its targets never mix with anybody else's. */
@@ -21,11 +21,13 @@ export class EmailJob {
   // Not `import type`: the class is the injection token, and decorator metadata needs the value.
   constructor(@inject(Mailer) private readonly mailer: Mailer) {}
 
-  async send(to: string, subject: string, ctx?: JobContext): Promise<void> {
+  async send(to: string, subject: string): Promise<void> {
     if (!to.includes('@')) throw new JobAbortError(`"${to}" is not an email address`); // retrying cannot help
-    await ctx?.reportProgress(50);
+    // The run's context (attempt, signal, logger, progress): reached from anywhere inside the run.
+    const ctx = jobContext();
+    await ctx.reportProgress(50);
     await this.mailer.deliver(to, subject);
-    ctx?.logger.debug({ to }, 'email sent');
+    ctx.logger.debug({ to }, 'email sent');
   }
 }
 
@@ -33,8 +35,9 @@ export class EmailJob {
 @job('sample.flaky', sampleRegistry)
 @injectable()
 export class FlakyJob {
-  async sync(account: string, ctx?: JobContext): Promise<string> {
-    if (ctx!.attempt < 3) throw new Error(`upstream for ${account} timed out (attempt ${ctx!.attempt} of ${ctx!.maxAttempts})`);
+  async sync(account: string): Promise<string> {
+    const { attempt, maxAttempts } = jobContext();
+    if (attempt < 3) throw new Error(`upstream for ${account} timed out (attempt ${attempt} of ${maxAttempts})`);
     return account;
   }
 }
@@ -52,8 +55,8 @@ export class BrokenJob {
 @job('sample.heartbeat', sampleRegistry)
 @injectable()
 export class HeartbeatJob {
-  beat(service: string, ctx?: JobContext): string {
-    const fired = (ctx?.metadata['oddjob.schedule'] as { fireAt?: string } | undefined)?.fireAt;
+  beat(service: string): string {
+    const fired = (jobContext().metadata['oddjob.schedule'] as { fireAt?: string } | undefined)?.fireAt;
     return `${service} alive (fire time ${fired ?? 'unknown'})`;
   }
 }

@@ -1,6 +1,19 @@
 import 'reflect-metadata';
-import { JobQueueAdder, Retry, ScheduleManager, Scheduler, type ClaimedJob, type JobError, type JobLogger } from '@oddjob/core';
-import { InversifyContainerFactory, JobExecutorShell, JobQueueCoordinator, type CoordinatorInit } from '@oddjob/executor-actors';
+import {
+  JobQueueAdder,
+  Retry,
+  ScheduleManager,
+  Scheduler,
+  type ClaimedJob,
+  type JobError,
+  type JobLogger,
+} from '@oddjob/core';
+import {
+  InversifyContainerFactory,
+  JobExecutorShell,
+  JobQueueCoordinator,
+  type CoordinatorInit,
+} from '@oddjob/executor-actors';
 import { Container } from 'inversify';
 import { BrokenJob, EmailJob, FlakyJob, HeartbeatJob, Mailer, sampleRegistry } from './jobs.js';
 import type { SampleStore } from './store.js';
@@ -11,6 +24,11 @@ export interface SampleResult {
   retries: number;
   emailsSent: number;
   heartbeats: number;
+}
+
+/** The sample could not finish: its queue failed on a permanent storage error. */
+export class SampleFailedError extends Error {
+  override name = 'SampleFailedError';
 }
 
 /** The recurring job: every second, so that a run of the sample sees it fire. */
@@ -29,7 +47,10 @@ const consoleLogger: JobLogger = {
  * Enqueues a few jobs, runs them on a shell until each reached a final state (or `signal` aborts),
  * printing a line per event, and shuts the shell down. Used by main.ts and by the sample's test.
  */
-export async function runSample(store: SampleStore, options: { print?: (line: string) => void; signal?: AbortSignal; logger?: JobLogger } = {}): Promise<SampleResult> {
+export async function runSample(
+  store: SampleStore,
+  options: { print?: (line: string) => void; signal?: AbortSignal; logger?: JobLogger } = {},
+): Promise<SampleResult> {
   const print = options.print ?? console.log;
   const result: SampleResult = { succeeded: [], failed: [], retries: 0, emailsSent: 0, heartbeats: 0 };
   let finals = 0;
@@ -64,7 +85,9 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
     }
     override onJobRetry(job: ClaimedJob, error: JobError, runAt: Date): void {
       result.retries++;
-      print(`  ↻ ${job.target}.${job.method} failed: ${error.message}; retrying in ${Math.max(0, runAt.getTime() - Date.now())} ms`);
+      print(
+        `  ↻ ${job.target}.${job.method} failed: ${error.message}; retrying in ${Math.max(0, runAt.getTime() - Date.now())} ms`,
+      );
     }
     override onJobFailed(job: ClaimedJob, error: JobError): void {
       result.failed.push({ target: job.target, error: error.message });
@@ -79,7 +102,7 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
   const container = new Container();
   container.bind(Mailer).toSelf().inSingletonScope();
   const shell = new JobExecutorShell({
-    manager: store.manager,
+    store: store.manager,
     registry: sampleRegistry,
     containers: new InversifyContainerFactory(container, { registry: sampleRegistry }),
     coordinator: PrintingCoordinator,
@@ -87,23 +110,41 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
     schedulers: [scheduler],
     schedulePollMs: 200,
   });
+  // A permanent storage error (a broken statement, a missing table) stops the queue for good:
+  // end the sample with it instead of waiting for jobs that will never be claimed.
+  // Typed by a cast, not an annotation: set in a callback, which TypeScript's narrowing of `null` does not see.
+  let fatal = null as Error | null;
+  shell.on('queue:failed', ({ queue, operation, error }) => {
+    fatal = new SampleFailedError(
+      `queue "${queue}" stopped: storage operation "${operation}" failed permanently: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+    allFinal();
+  });
   const onAbort = () => allFinal();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const adder = new JobQueueAdder(store.writer, { registry: sampleRegistry });
     const quick = Retry.fixed(3, 200);
     const ids = await adder.addJobs([
-      { target: EmailJob, call: (j: EmailJob) => j.send('ada@example.com', 'Welcome'), options: { metadata: { user: 'ada' } } },
-      { target: EmailJob, call: (j: EmailJob) => j.send('grace@example.com', 'Your report'), options: { metadata: { user: 'grace' } } },
+      {
+        target: EmailJob,
+        call: (j: EmailJob) => j.send('ada@example.com', 'Welcome'),
+        options: { metadata: { user: 'ada' } },
+      },
+      {
+        target: EmailJob,
+        call: (j: EmailJob) => j.send('grace@example.com', 'Your report'),
+        options: { metadata: { user: 'grace' } },
+      },
       { target: EmailJob, call: (j: EmailJob) => j.send('not-an-address', 'Oops'), options: { retry: quick } },
       { target: FlakyJob, call: (j: FlakyJob) => j.sync('acme'), options: { retry: quick } },
       { target: BrokenJob, call: (j: BrokenJob) => j.run('the disk is full'), options: { retry: Retry.fixed(2, 200) } },
     ]);
     for (const id of ids) mine.add(id);
     expected = ids.length;
-    // A durable store keeps schedules across runs: replace the sample's, so each run starts fresh.
-    await schedules.delete(HEARTBEAT);
-    await schedules.create(HEARTBEAT, HeartbeatJob, (j: HeartbeatJob) => j.beat('sample'), {
+    // A durable store keeps schedules across runs: upsert creates it once and leaves it as it is after.
+    await schedules.upsert(HEARTBEAT, HeartbeatJob, (j: HeartbeatJob) => j.beat('sample'), {
       cron: '* * * * * *',
       timeZone: 'UTC',
       misfire: { kind: 'skip' },
@@ -118,6 +159,7 @@ export async function runSample(store: SampleStore, options: { print?: (line: st
     await shell.shutdown({ timeoutMs: 5000 });
     await schedules.delete(HEARTBEAT).catch(() => undefined);
   }
+  if (fatal !== null) throw fatal;
   result.emailsSent = container.get(Mailer).outbox.length;
   print(
     `done: ${result.succeeded.length} succeeded, ${result.failed.length} failed, ${result.retries} retries, ` +

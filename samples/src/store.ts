@@ -6,7 +6,8 @@ import { SqlServerJobStore } from '@oddjob/storage-sqlserver';
 
 /** What the sample needs from a store: write jobs, run them, read them back. */
 export interface SampleStore {
-  writer: IJobWriter<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Without a transaction: the sample never has one (any store's IJobWriter<Tx> fits). */
+  writer: IJobWriter<never>;
   manager: IJobQueueManager;
   admin: IJobQueueAdmin;
   schedules: IScheduleStore;
@@ -25,13 +26,34 @@ export async function createStore(env: NodeJS.ProcessEnv = process.env): Promise
   const schema = env.ODDJOB_SCHEMA ?? 'oddjob_sample';
   if (env.ODDJOB_MSSQL_URL) {
     const store = await SqlServerJobStore.open({ connection: env.ODDJOB_MSSQL_URL, schema });
-    return { writer: store.writer, manager: store.manager, admin: store.admin, schedules: store.schedules, describe: `SQL Server (schema ${schema})`, close: () => store.close() };
+    return {
+      writer: store,
+      manager: store,
+      admin: store,
+      schedules: store,
+      describe: `SQL Server (schema ${schema})`,
+      close: () => store.close(),
+    };
   }
   if (env.ODDJOB_PG_URL) {
     const store = await PostgresJobStore.open({ connection: env.ODDJOB_PG_URL, schema });
-    return { writer: store, manager: store, admin: store, schedules: store, describe: `PostgreSQL (schema ${schema})`, close: () => store.close() };
+    return {
+      writer: store,
+      manager: store,
+      admin: store,
+      schedules: store,
+      describe: `PostgreSQL (schema ${schema})`,
+      close: () => store.close(),
+    };
   }
   const dir = env.ODDJOB_FS_DIR ?? join(process.cwd(), '.oddjob-data');
   const store = await FileJobStore.open({ dir, create: true });
-  return { writer: store, manager: store, admin: store, schedules: store, describe: `file store at ${dir}`, close: () => store.close() };
+  return {
+    writer: store,
+    manager: store,
+    admin: store,
+    schedules: store,
+    describe: `file store at ${dir}`,
+    close: () => store.close(),
+  };
 }

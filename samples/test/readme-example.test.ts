@@ -33,3 +33,23 @@ describe("the README's example", () => {
     }
   });
 });
+
+describe("the README's example, pasted and run as a script", () => {
+  it('runs main() when started directly, prints the job done and exits 0', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const dir = await mkdtemp(join(tmpdir(), 'oddjob-readme-script-'));
+    try {
+      const script = fileURLToPath(new URL('../src/readme-example.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [script], { cwd: dir, timeout: 45_000 });
+      expect(stdout).to.match(/^job [0-9a-f-]+ done: hello, Ada$/m);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not import reflect-metadata (a dependency the user would not have)', async () => {
+    const source = await readFile(join(root, 'samples/src/readme-example.ts'), 'utf8');
+    expect(source).to.not.match(/reflect-metadata/);
+  });
+});

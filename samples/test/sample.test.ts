@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
-import { runSample } from '../src/sample.js';
+import { StorageOperationError } from '@oddjob/core';
+import { SampleFailedError, runSample } from '../src/sample.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,10 @@ describe('sample', () => {
     expect(store.describe).to.match(/^file store at /);
     const lines: string[] = [];
     try {
-      const result = await runSample(store, { print: (l) => lines.push(l), logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      const result = await runSample(store, {
+        print: (l) => lines.push(l),
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
       expect([...result.succeeded].sort()).to.deep.equal(['sample.email', 'sample.email', 'sample.flaky']);
       expect(result.failed.map((f) => f.target).sort()).to.deep.equal(['sample.broken', 'sample.email']);
       expect(result.failed.find((f) => f.target === 'sample.email')!.error).to.match(/not an email address/);
@@ -31,6 +35,35 @@ describe('sample', () => {
       expect(lines.some((l) => l.includes('♥ heartbeat'))).to.equal(true);
       expect(lines.at(-1)).to.match(/^done: 3 succeeded, 2 failed, 3 retries, 2 emails sent, \d+ heartbeats$/);
       expect(await store.schedules.listSchedules(), 'the sample removes its schedule').to.deep.equal([]);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ends with an error naming the operation when a claim fails permanently, instead of backing off forever', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oddjob-sample-'));
+    const store = await createStore({ ODDJOB_FS_DIR: join(dir, 'store') });
+    const broken = {
+      ...store,
+      manager: {
+        ...store.manager,
+        claimJobs: () => Promise.reject(new StorageOperationError('fs', 'claim', 'permission denied on running/')),
+      },
+    };
+    broken.manager.recordOutcomes = store.manager.recordOutcomes.bind(store.manager);
+    broken.manager.extendLeases = store.manager.extendLeases.bind(store.manager);
+    broken.manager.reportProgress = store.manager.reportProgress.bind(store.manager);
+    try {
+      let caught: unknown;
+      await runSample(broken, {
+        print: () => undefined,
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      }).catch((e: unknown) => (caught = e));
+      expect(caught).to.be.instanceOf(SampleFailedError);
+      expect((caught as Error).message).to.equal(
+        'queue "default" stopped: storage operation "claim" failed permanently: permission denied on running/',
+      );
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
