@@ -115,9 +115,12 @@
   // ---- pages ----
   async function overview() {
     main.innerHTML =
-      '<h2>Overview</h2><div class="cards" id="cards"></div><div id="chart"></div><h3>Per queue</h3><div id="queues"></div>';
+      '<h2>Overview</h2><div class="cards" id="cards"></div><p class="muted" id="as-of"></p><div id="chart"></div><h3>Per queue</h3><div id="queues"></div>';
     poll(async () => {
-      const { counts } = await api('api/counts');
+      const { counts, asOf } = await api('api/counts');
+      // A big store's counts are reused for a while (the server's counts cache): say how old they are.
+      const age = Math.round((Date.now() - Date.parse(asOf)) / 1000);
+      document.getElementById('as-of').textContent = age >= 3 ? `counts as of ${age} s ago` : '';
       const total = {};
       const queues = {};
       for (const c of counts) {

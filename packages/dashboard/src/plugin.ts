@@ -70,6 +70,13 @@ export async function dashboardPlugin(
     const name = (req.params as { tenant?: unknown } | undefined)?.tenant;
     if (typeof name === 'string') req.dashboardTenant = tenants.named(name);
   });
+  // A change made here shows at once in the counts, however expensive they are to read again. On
+  // send, not on response: a client may ask for counts as soon as it has read the answer.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400)
+      for (const t of tenants.all()) t.counts.invalidate();
+    return payload;
+  });
   const samplers = tenants.all().flatMap((t) => (t.sampler === null ? [] : [t.sampler]));
   if (samplers.length > 0) {
     app.addHook('onReady', async () => samplers.forEach((s) => s.start()));

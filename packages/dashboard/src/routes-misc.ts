@@ -14,7 +14,8 @@ export function registerMiscRoutes(app: FastifyInstance, scope: Scope, o: Dashbo
       schema: {
         tags: ['overview'],
         params: scope.params(),
-        summary: 'Job counts per queue and status (pairs with no jobs left out)',
+        summary:
+          'Job counts per queue and status (pairs with no jobs left out), as of `asOf`: a count that costs the store more than 25 ms is reused for 20 times its cost',
         querystring: { type: 'object', properties: { queue: { type: 'string' } }, additionalProperties: false },
         response: {
           200: {
@@ -27,6 +28,7 @@ export function registerMiscRoutes(app: FastifyInstance, scope: Scope, o: Dashbo
                   properties: { queue: { type: 'string' }, status: { type: 'string' }, count: { type: 'integer' } },
                 },
               },
+              asOf: { type: 'string', format: 'date-time' },
             },
           },
         },
@@ -34,7 +36,10 @@ export function registerMiscRoutes(app: FastifyInstance, scope: Scope, o: Dashbo
     },
     async (req) => {
       const q = (req.query as { queue?: string }).queue;
-      return { counts: await scope.tenant(req).admin.countJobs(q ? { queue: q } : {}) };
+      // One count of every queue serves every queue filter, so a filter costs the store no extra read.
+      const snap = await scope.tenant(req).counts.read();
+      const counts = q ? snap.counts.filter((c) => c.queue === q) : snap.counts;
+      return { counts, asOf: snap.asOf.toISOString() };
     },
   );
 

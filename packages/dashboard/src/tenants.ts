@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { capabilitiesOf, type Capabilities } from './capabilities.js';
+import { CountsCache } from './counts-cache.js';
 import { DashboardHttpError } from './errors.js';
 import type { DashboardOptions, TenantOptions } from './options.js';
 import { ThroughputSampler } from './throughput.js';
@@ -9,6 +10,8 @@ export interface Tenant extends TenantOptions {
   /** null for the single store of `{ admin }` options (it has no name). */
   name: string | null;
   caps: Capabilities;
+  /** Counts per queue and status, shared by the counts route and the sampler (see counts-cache.ts). */
+  counts: CountsCache;
   sampler: ThroughputSampler | null;
 }
 
@@ -26,15 +29,21 @@ export class Tenants {
 
   constructor(o: DashboardOptions) {
     const t = o.throughput;
-    const make = (name: string | null, opts: TenantOptions): Tenant => ({
-      name,
-      admin: opts.admin,
-      adder: opts.adder,
-      schedules: opts.schedules,
-      executors: opts.executors,
-      caps: capabilitiesOf(opts),
-      sampler: t === false ? null : new ThroughputSampler(opts.admin, t?.intervalMs, t?.capacity),
-    });
+    const make = (name: string | null, opts: TenantOptions): Tenant => {
+      const counts = new CountsCache(opts.admin);
+      // The sampler wants the count at its tick, and each of its reads refreshes what the route serves.
+      const fresh = { countJobs: async () => (await counts.refresh()).counts };
+      return {
+        name,
+        admin: opts.admin,
+        adder: opts.adder,
+        schedules: opts.schedules,
+        executors: opts.executors,
+        caps: capabilitiesOf(opts),
+        counts,
+        sampler: t === false ? null : new ThroughputSampler(fresh, t?.intervalMs, t?.capacity),
+      };
+    };
     if (o.tenants === undefined) {
       this.single = make(null, o as TenantOptions);
       return;

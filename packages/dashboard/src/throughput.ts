@@ -18,7 +18,7 @@ export class ThroughputSampler {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly admin: IJobQueueAdmin,
+    private readonly admin: Pick<IJobQueueAdmin, 'countJobs'>,
     readonly intervalMs = 5_000,
     private readonly capacity = 720,
   ) {}
