@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { IJobQueueAdmin } from '../admin.js';
 import { Retry } from '../retry.js';
+import type { JobStatus } from '../status.js';
 import { call, err } from './contract-context.js';
 import type { ContractContext } from './contract-context.js';
 
@@ -189,6 +190,58 @@ export function describeAdminContract(t: ContractContext): void {
       for (const afterId of odd) {
         expect(await ids({ afterId }), JSON.stringify(afterId)).to.deep.equal(all.filter((id) => id > afterId));
       }
+    });
+
+    it('answers every mix of status, queue, target, afterId and paging as a filter over the whole list', async function () {
+      // A store may read unfinished statuses from another index than finished ones (PostgreSQL does):
+      // every status in two queues and two targets, each mix compared with the plain list filtered here.
+      const made: Array<[string, string, JobStatus]> = [];
+      const settle = async (queue: string, target: string, status: JobStatus): Promise<void> => {
+        const id = await t.adder.addJob(call(made.length, target), { queue, retry: Retry.fixed(3, 10) });
+        made.push([queue, target, status]);
+        if (status === 'new') return;
+        if (status === 'cancelled') return void (await t.h.admin.cancelJob(id));
+        const [job] = await t.claim(1, 'o', [queue]);
+        expect(job.id).to.equal(id);
+        if (status === 'processing') return;
+        const lease = t.leaseOf(job);
+        const later = new Date(t.clock.now().getTime() + 3_600_000); // not claimable again in this test
+        if (status === 'retry') await t.record({ kind: 'retry', lease, error: err('x'), runAt: later });
+        else if (status === 'failed') await t.record({ kind: 'failed', lease, error: err('x') });
+        else await t.record({ kind: 'done', lease });
+      };
+      // Claimed ones first, so each claim takes the job just added; waiting ones last.
+      const order: JobStatus[] = ['processing', 'retry', 'done', 'failed', 'cancelled', 'new'];
+      for (const status of order)
+        for (const queue of ['q1', 'q2']) for (const target of ['alpha', 'beta']) await settle(queue, target, status);
+      const all = await t.h.admin.listJobs({ limit: 1000 });
+      expect(all).to.have.length(made.length);
+      const statusSets: JobStatus[][] = [
+        ['new'],
+        ['processing'],
+        ['retry'],
+        ['new', 'retry'],
+        ['new', 'processing', 'retry'],
+        ['processing', 'done'],
+        ['failed', 'cancelled'],
+      ];
+      const pages = [{}, { limit: 1 }, { offset: 1, limit: 2 }];
+      for (const status of statusSets)
+        for (const queue of [undefined, 'q1', 'q2'])
+          for (const target of [undefined, 'alpha'])
+            for (const afterId of [undefined, all[5].id])
+              for (const page of pages) {
+                const f = { status, queue, target, afterId, ...page };
+                const want = all
+                  .filter((j) => status.includes(j.status) && (queue === undefined || j.queue === queue))
+                  .filter(
+                    (j) => (target === undefined || j.target === target) && (afterId === undefined || j.id > afterId),
+                  )
+                  .slice(page.offset ?? 0, (page.offset ?? 0) + (page.limit ?? 1000))
+                  .map((j) => j.id);
+                const got = (await t.h.admin.listJobs(f)).map((j) => j.id);
+                expect(got, JSON.stringify(f)).to.deep.equal(want);
+              }
     });
 
     it('counts per queue and status', async function () {
