@@ -8,10 +8,13 @@ import {
   toJobError,
   validateRetryPolicy,
   type ClaimedJob,
+  type Clock,
   type JobLease,
   type JobLogger,
   type JobOutcome,
 } from '@oddjob/core';
+import type { RunResult } from './messages.js';
+import type { RunningJob } from './running-job.js';
 
 /** Errors retrying cannot help with: the job goes straight to `failed`. Matched by name as well, so a
  * second copy of core in node_modules does not defeat `instanceof`. */
@@ -67,4 +70,27 @@ export function decideFailure(
   }
   if (delay === null) return { kind: 'failed', lease, error };
   return { kind: 'retry', lease, error, runAt: new Date(now + delay) };
+}
+
+/**
+ * The outcome of a finished run: done, released (skipped, or aborted by a shutdown) or a failure
+ * for decideFailure. Null when the run lost its lease: its result is dropped, since another
+ * executor may hold the job now.
+ */
+export function outcomeOf(
+  run: RunningJob,
+  result: RunResult,
+  clock: Clock,
+  logger: JobLogger,
+  queue: string,
+): JobOutcome | null {
+  const job = run.job;
+  if (run.abortReason === 'lease-lost') {
+    logger.warn({ jobId: job.id, queue }, 'oddjob: lease lost while the job ran; its result is dropped');
+    return null;
+  }
+  if (result.kind === 'succeeded') return { kind: 'done', lease: run.lease, result: result.result };
+  if (result.kind === 'skipped' || run.abortReason === 'shutdown') return { kind: 'released', lease: run.lease };
+  const cause = run.abortReason === 'timeout' ? run.abortedWith! : result.error;
+  return decideFailure(job, cause, run.lease, clock.now().getTime(), logger);
 }

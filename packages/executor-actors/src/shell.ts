@@ -1,27 +1,8 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import {
-  QUEUE_PATTERN,
-  checkHostName,
-  InvalidOptionError,
-  OddJobError,
-  isArray,
-  defaultRegistry,
-  newInstanceFactory,
-  systemClock,
-  ambientContext,
-  type AmbientContext,
-  type Clock,
-  type IContainerFactory,
-  type IJobQueueManager,
-  type JobLogger,
-  type JobRegistry,
-} from '@oddjob/core';
-import { ActorSystem, type ActorRef } from './actors.js';
-import { JobQueueCoordinator, type CoordinatorClass, type CoordinatorState, type QueueFailure } from './coordinator.js';
+import { QUEUE_PATTERN, InvalidOptionError, OddJobError, type JobLogger } from '@oddjob/core';
+import { ActorSystem } from './actors.js';
+import type { CoordinatorState, QueueFailure } from './coordinator.js';
 import { ExecutorEventHub, type ExecutorEventName, type ExecutorListener } from './events.js';
-import { defaultLogger } from './logger.js';
-import type { CoordinatorMessage, LayerMessage, WorkerMessage } from './messages.js';
+import type { LayerMessage } from './messages.js';
 import {
   FLUSH_GRACE_MS,
   resolveQueueOptions,
@@ -30,11 +11,22 @@ import {
   type StopOptions,
 } from './options.js';
 import { QueueLayer } from './queue-layer.js';
-import { SchedulerLoop, type ScheduleTicker } from './scheduler-loop.js';
-import { JobWorker } from './worker.js';
+import {
+  queueKey,
+  spawnQueue,
+  stopQueue,
+  type QueueHandle,
+  type QueueParts,
+  type TenantHandle,
+} from './queue-actors.js';
+import { SchedulerLoop } from './scheduler-loop.js';
 import { ExecutorHeartbeat, isExecutorRegistry, resolveHeartbeatMs } from './executor-heartbeat.js';
 import { RunWrappers, type RunWrapper } from './run-wrappers.js';
-import { SandboxPool, checkSandboxTargets } from './sandbox/pool.js';
+import { checkSandboxTargets } from './sandbox/pool.js';
+import { resolveShellOptions, type ShellOptions } from './shell-options.js';
+import { within } from './within.js';
+
+export type { ShellOptions } from './shell-options.js';
 
 /**
  * The shell's life:
@@ -51,78 +43,6 @@ export type ShellState =
 /** Raised when the shell is asked to do something its state does not allow (e.g. start a queue after shutdown). */
 export class ShellStateError extends OddJobError {}
 
-export interface ShellOptions {
-  /**
-   * The store (any `IJobQueueManager`: every store object is one). The shell makes every storage
-   * call through its queue-layer actor.
-   */
-  store?: IJobQueueManager;
-  /** @deprecated The old name of `store`; still accepted. Give one of the two. */
-  manager?: IJobQueueManager;
-  /**
-   * Several stores (databases), each under a tenant name, served by this one shell. Each tenant has
-   * its own queue layer (so its storage outage backs off alone) and its queues their own coordinators
-   * and workers (so one tenant's backlog cannot take another's workers). Give this or `store`.
-   */
-  tenants?: Readonly<Record<string, IJobQueueManager>>;
-  /** Opens a DI scope per run. Default: core's newInstanceFactory (`new Target()`, no dependencies). */
-  containers?: IContainerFactory;
-  /**
-   * How often the shell renews its entry in the store's executor registry (`listExecutors`, the
-   * CLI's `executors`, the dashboard). Default 10 000 ms.
-   */
-  heartbeatMs?: number;
-  /** Targets this executor may run. Default: core's defaultRegistry (what @job writes to). */
-  registry?: JobRegistry;
-  /** Default: pino at ODDJOB_LOG_LEVEL or 'info'. */
-  logger?: JobLogger;
-  /** A subclass of JobQueueCoordinator whose hooks you override. Default: JobQueueCoordinator. */
-  coordinator?: CoordinatorClass;
-  /** What "now" is for leases, timeouts and retry times. Default: the system clock. */
-  clock?: Clock;
-  /** Lease owner shown in admin views. Default: `<host>:<pid>:<random>`. */
-  owner?: string;
-  /**
-   * The host name this shell claims for, records on its runs and registers under: jobs pinned to it
-   * (JobOptions.pinnedHost, the adder's `pinToHost`) are claimed by this shell's queues. 1 to 255
-   * characters. Default `os.hostname()` (what `pinToHost: true` pins to).
-   */
-  host?: string;
-  /** Things whose `tick()` fires due schedules (core's Scheduler); ticked every schedulePollMs. */
-  schedulers?: readonly ScheduleTicker[];
-  /** Default 1000 ms. */
-  schedulePollMs?: number;
-  /**
-   * Restores the ambient context captured at enqueue (core's `withAmbient` adder) around each run;
-   * the same object you give the adder. Not applied in sandboxed queues (another thread).
-   */
-  ambient?: AmbientContext<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-/** One store the shell serves: its own queue layer and wake-up subscription. */
-interface TenantHandle {
-  /** undefined for the single `store`. */
-  name: string | undefined;
-  store: IJobQueueManager;
-  layer: QueueLayer;
-  layerRef: ActorRef<LayerMessage>;
-  unsubscribe: (() => void) | null;
-}
-
-/** Queue handles are keyed by tenant and queue; a tenant name cannot contain this separator. */
-const KEY_SEP = '\u0000';
-const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
-
-interface QueueHandle {
-  name: string;
-  tenant: string | undefined;
-  coordinator: JobQueueCoordinator;
-  ref: ActorRef<CoordinatorMessage>;
-  workers: ActorRef<WorkerMessage>[];
-  /** The queue's worker threads, when it is sandboxed. */
-  sandbox: SandboxPool | undefined;
-}
-
 /**
  * Runs job queues on nact actors:
  *
@@ -137,11 +57,9 @@ export class JobExecutorShell {
   private readonly tenants = new Map<string, TenantHandle>();
   private readonly queues = new Map<string, QueueHandle>();
   private readonly stopping = new Map<string, Promise<void>>();
-  private readonly containers: IContainerFactory;
-  private readonly registry: JobRegistry;
   private readonly logger: JobLogger;
-  private readonly coordinatorClass: CoordinatorClass;
-  private readonly clock: Clock;
+  /** What every queue shares (the coordinator class, registry, clock, ...), handed to spawnQueue. */
+  private readonly parts: QueueParts;
   readonly owner: string;
   /** The host name claims are made for (the `host` option, default `os.hostname()`). */
   readonly host: string;
@@ -150,67 +68,14 @@ export class JobExecutorShell {
   private shutdownPromise: Promise<void> | null = null;
   private actorSerial = 0;
   private readonly events: ExecutorEventHub;
-  private readonly ambient: AmbientContext | undefined;
   private readonly heartbeat: ExecutorHeartbeat;
   private readonly wrappers = new RunWrappers();
 
   constructor(options: ShellOptions) {
-    if (options === null || typeof options !== 'object')
-      throw new InvalidOptionError('store', 'the shell needs { store } implementing IJobQueueManager');
-    if (options.store !== undefined && options.manager !== undefined && options.store !== options.manager) {
-      throw new InvalidOptionError(
-        'store',
-        'give either store or its deprecated name manager, not two different stores',
-      );
-    }
-    const single = options.store ?? options.manager;
-    const stores: [string | undefined, IJobQueueManager | undefined][] = [];
-    if (options.tenants !== undefined) {
-      if (single !== undefined) throw new InvalidOptionError('tenants', 'give either store or tenants, not both');
-      if (
-        options.tenants === null ||
-        typeof options.tenants !== 'object' ||
-        Object.keys(options.tenants).length === 0
-      ) {
-        throw new InvalidOptionError('tenants', 'must be an object of one or more { name: store }');
-      }
-      for (const [name, store] of Object.entries(options.tenants)) {
-        if (!TENANT_PATTERN.test(name))
-          throw new InvalidOptionError('tenants', `tenant name "${name}" must match ${TENANT_PATTERN}`);
-        stores.push([name, store]);
-      }
-    } else {
-      stores.push([undefined, single]);
-    }
-    for (const [name, store] of stores) {
-      if (typeof store?.claimJobs !== 'function') {
-        throw new InvalidOptionError(
-          name === undefined ? 'store' : `tenants.${name}`,
-          'the shell needs { store } implementing IJobQueueManager',
-        );
-      }
-    }
-    this.containers = options.containers ?? newInstanceFactory;
-    this.registry = options.registry ?? defaultRegistry;
-    this.logger = options.logger ?? defaultLogger();
-    this.coordinatorClass = options.coordinator ?? JobQueueCoordinator;
-    if (
-      typeof this.coordinatorClass !== 'function' ||
-      !(this.coordinatorClass.prototype instanceof JobQueueCoordinator || this.coordinatorClass === JobQueueCoordinator)
-    ) {
-      throw new InvalidOptionError('coordinator', 'must be JobQueueCoordinator or a subclass of it');
-    }
-    this.clock = options.clock ?? systemClock;
-    this.ambient = options.ambient === undefined ? undefined : ambientContext(options.ambient);
-    this.host = options.host === undefined ? hostname() : checkHostName('host', options.host);
-    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    const pollMs = options.schedulePollMs ?? 1000;
-    if (!Number.isInteger(pollMs) || pollMs < 1)
-      throw new InvalidOptionError('schedulePollMs', `must be an integer >= 1, got ${String(pollMs)}`);
-    const schedulers = options.schedulers ?? [];
-    if (!isArray(schedulers) || schedulers.some((s) => typeof s?.tick !== 'function')) {
-      throw new InvalidOptionError('schedulers', 'must be an array of objects with a tick() method');
-    }
+    const { stores, pollMs, schedulers, ...resolved } = resolveShellOptions(options);
+    this.logger = resolved.logger;
+    this.host = resolved.host;
+    this.owner = resolved.owner;
 
     this.system = new ActorSystem('oddjob', {
       onError: (actor, message, err) =>
@@ -227,7 +92,10 @@ export class JobExecutorShell {
         ),
     });
     this.events = new ExecutorEventHub(this.logger);
-    for (const [name, store] of stores as [string | undefined, IJobQueueManager][]) {
+    const { coordinatorClass, registry, containers, clock, ambient } = resolved;
+    const { system, events, wrappers } = this;
+    this.parts = { system, coordinatorClass, registry, containers, clock, events, wrappers, ambient };
+    for (const [name, store] of stores) {
       const logger = name === undefined || !this.logger.child ? this.logger : this.logger.child({ tenant: name });
       const layer = new QueueLayer(store, logger);
       const layerRef = this.system.spawn<LayerMessage>(
@@ -335,44 +203,13 @@ export class JobExecutorShell {
     if (this.queues.has(key)) return;
     if (this.stopping.has(key)) throw new ShellStateError(`cannot start queue "${name}": it is still stopping`);
     const resolved = resolveQueueOptions(name, options, this.owner, this.host);
-    if (resolved.sandbox !== null) checkSandboxTargets(resolved.sandbox, this.registry);
+    if (resolved.sandbox !== null) checkSandboxTargets(resolved.sandbox, this.parts.registry);
     const logger = this.logger.child
       ? this.logger.child(tenant === undefined ? { queue: name } : { tenant, queue: name })
       : this.logger;
-    const coordinator = new this.coordinatorClass({ queue: name, options: resolved, clock: this.clock, logger });
-    // Names are made unique per start: nact refuses two live children with one name, and a queue can
-    // be stopped and started again.
-    const serial = ++this.actorSerial;
-    const ref = this.system.spawn<CoordinatorMessage>(`coordinator-${name}-${serial}`, coordinator);
-    const layerRef = tenantHandle.layerRef;
-    const workers: ActorRef<WorkerMessage>[] = [];
-    const sandbox = resolved.sandbox === null ? undefined : new SandboxPool(resolved.sandbox, resolved.workers);
-    coordinator.attach({
-      self: ref,
-      layer: layerRef,
-      workers,
-      events: this.events,
-      ...(tenant === undefined ? {} : { tenant }),
-    });
-    for (let i = 0; i < resolved.workers; i++) {
-      const worker = new JobWorker({
-        index: i,
-        registry: this.registry,
-        containers: this.containers,
-        clock: this.clock,
-        logger,
-        results: coordinator.results,
-        layer: layerRef,
-        events: this.events,
-        wrappers: this.wrappers,
-        ...(tenant === undefined ? {} : { tenant }),
-        ...(this.ambient === undefined ? {} : { ambient: this.ambient }),
-        ...(sandbox === undefined ? {} : { sandbox }),
-      });
-      workers.push(this.system.spawn<WorkerMessage>(`worker-${name}-${serial}-${i}`, worker));
-    }
-    this.queues.set(key, { name, tenant, coordinator, ref, workers, sandbox });
-    coordinator.start();
+    const handle = spawnQueue(this.parts, name, resolved, tenantHandle, logger, () => ++this.actorSerial);
+    this.queues.set(key, handle);
+    handle.coordinator.start();
     this.heartbeat.changed();
     this.logger.info(
       { queue: name, ...(tenant === undefined ? {} : { tenant }), ...resolved },
@@ -401,7 +238,7 @@ export class JobExecutorShell {
     if (!handle) return Promise.resolve();
     this.queues.delete(key); // wake-ups for it are ignored from now on
     this.heartbeat.changed();
-    const done = this.stopQueue(handle, timeoutMs).finally(() => this.stopping.delete(key));
+    const done = stopQueue(this.system, handle, timeoutMs, this.logger).finally(() => this.stopping.delete(key));
     this.stopping.set(key, done);
     return done;
   }
@@ -458,56 +295,5 @@ export class JobExecutorShell {
     };
     this.removeSignalHandlers = remove;
     return remove;
-  }
-
-  private async stopQueue(handle: QueueHandle, timeoutMs: number): Promise<void> {
-    const { coordinator, ref, name } = handle;
-    let drained = false;
-    const drainedPromise = new Promise<void>((resolve) =>
-      ref.tell({
-        kind: 'drain',
-        done: () => {
-          drained = true;
-          resolve();
-        },
-      }),
-    );
-    if (!(await within(drainedPromise, timeoutMs))) {
-      this.logger.warn(
-        { queue: name, jobIds: coordinator.unfinished() },
-        'oddjob: stop timeout reached; aborting and releasing running jobs',
-      );
-      ref.tell({ kind: 'abort-all' });
-      await within(drainedPromise, FLUSH_GRACE_MS);
-    }
-    if (!drained) {
-      this.logger.error(
-        { queue: name, jobIds: coordinator.unfinished() },
-        'oddjob: queue did not drain (storage unreachable?); unwritten jobs run again once their leases expire',
-      );
-    }
-    await within(coordinator.settleHooks(), FLUSH_GRACE_MS);
-    coordinator.stop();
-    for (const w of handle.workers) this.system.stop(w);
-    this.system.stop(ref);
-    await handle.sandbox?.close();
-    this.logger.info({ queue: name }, 'oddjob: queue stopped');
-  }
-}
-
-function queueKey(tenant: string | undefined, queue: string): string {
-  return tenant === undefined ? queue : `${tenant}${KEY_SEP}${queue}`;
-}
-
-/** True if `p` settled within `ms`; the timer is always cleared, so nothing is left running. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -21,7 +21,7 @@ import type { Statements } from './sql/index.js';
 import { isUuid, NIL_UUID } from './uuid.js';
 
 /**
- * The store's admin and schedule operations, apart from the claim path (store.ts) so each file
+ * The store's admin and schedule operations, apart from the claim path (claim-ops.ts) so each file
  * holds one concern. Each takes the store's parts as `c`; PostgresJobStore delegates to them.
  */
 export interface PgOps {

@@ -15,7 +15,7 @@ export interface OutcomeOps {
 }
 
 /**
- * Recording outcomes, apart from the claim (store.ts): the lean all-done statement or the mixed
+ * Recording outcomes, apart from the claim (claim-ops.ts): the lean all-done statement or the mixed
  * one, one outcome per job per round (core's rounds), each fenced by its lease token.
  */
 export async function recordOutcomes(c: OutcomeOps, outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {

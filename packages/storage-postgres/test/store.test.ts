@@ -29,7 +29,7 @@ describe('postgres store without an injected clock', function () {
   });
 
   it('plans its statements once per connection on a pool it made (generic plans)', async function () {
-    // Re-planning the claim on every call cost a fifth of its server time; see GENERIC_PLANS in store.ts.
+    // Re-planning the claim on every call cost a fifth of its server time; see GENERIC_PLANS in connection.ts.
     const schema = uniqueSchema('plans');
     const store = await PostgresJobStore.open({
       connection: { connectionString: PG_URL, max: 1 },
