@@ -141,6 +141,7 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       this.tenantTag,
       this.logger,
       this.queue,
+      this.clock,
     );
   }
 
@@ -203,7 +204,7 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
         else this.checkDrained();
         return;
       case 'recorded':
-        this.outcomeWrites.recorded(msg.writes, (job, outcome) => this.outcomeAnnouncer.stored(job, outcome));
+        this.outcomeWrites.recorded(msg.writes, (run, outcome) => this.outcomeAnnouncer.stored(run, outcome));
         if (this.life.kind !== 'running') this.checkDrained();
         return;
       case 'sweep': {

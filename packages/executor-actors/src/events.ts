@@ -15,12 +15,22 @@ export interface ExecutorEvents {
   'job:started': { queue: string; tenant?: string; job: ClaimedJob; worker: number };
   /** A running job reported progress (told when the job calls reportProgress, before it is stored). */
   'job:progress': { queue: string; tenant?: string; jobId: string; progress: JobProgress; message: string | null };
-  /** The job's `done` outcome was written (as the `onJobSuccess` hook). */
-  'job:succeeded': { queue: string; tenant?: string; job: ClaimedJob };
+  /**
+   * The job's `done` outcome was written (as the `onJobSuccess` hook). `durationMs` in these three:
+   * from the method's start to the stored outcome, on the executor's clock (null if it never started).
+   */
+  'job:succeeded': { queue: string; tenant?: string; job: ClaimedJob; durationMs: number | null };
   /** The job's `retry` outcome was written (as `onJobRetry`). */
-  'job:retry': { queue: string; tenant?: string; job: ClaimedJob; error: JobError; runAt: Date };
+  'job:retry': {
+    queue: string;
+    tenant?: string;
+    job: ClaimedJob;
+    error: JobError;
+    runAt: Date;
+    durationMs: number | null;
+  };
   /** The job's `failed` outcome was written (as `onJobFailed`). */
-  'job:failed': { queue: string; tenant?: string; job: ClaimedJob; error: JobError };
+  'job:failed': { queue: string; tenant?: string; job: ClaimedJob; error: JobError; durationMs: number | null };
   /**
    * The queue stopped claiming because storage answered with a permanent error (a
    * `StorageOperationError`: a broken statement, a missing table, a permission): backing off cannot

@@ -3,7 +3,7 @@
 // coordinator.ts because this bookkeeping (which runs still hold a lease, when a drain may end) is
 // one concern, and the claim and dispatch logic is another. The layer does the batching and the
 // retries of the writes themselves (queue-layer.ts).
-import type { JobLogger, JobOutcome, ClaimedJob } from '@oddjob/core';
+import type { JobLogger, JobOutcome } from '@oddjob/core';
 import type { ActorRef } from './actors.js';
 import type { CoordinatorMessage, LayerMessage, PendingWrite, RecordedWrite } from './messages.js';
 import type { RunningJob } from './running-job.js';
@@ -62,7 +62,7 @@ export class OutcomeWrites {
    * The layer wrote these: each run lets go of its lease, and `stored` is called, in write order,
    * for each outcome storage accepted (a refused one lost its lease, which is logged).
    */
-  recorded(writes: readonly RecordedWrite[], stored: (job: ClaimedJob, outcome: JobOutcome) => void): void {
+  recorded(writes: readonly RecordedWrite[], stored: (run: RunningJob, outcome: JobOutcome) => void): void {
     for (const { run, outcome, check } of writes) {
       this.awaiting.delete(run);
       const job = run.job;
@@ -73,7 +73,7 @@ export class OutcomeWrites {
         );
         continue;
       }
-      stored(job, outcome);
+      stored(run, outcome);
     }
   }
 }

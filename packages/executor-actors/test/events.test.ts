@@ -54,6 +54,47 @@ describe('JobExecutorShell: events and permanent storage errors', () => {
     expect(seen.at(-1)).to.deep.equal(['executor:stopping', '1000']);
   });
 
+  it("carries each run's duration on the executor's clock in the outcome events", async () => {
+    // The clock moves only when a job moves it: a run's duration is exactly what its method added.
+    let t = Date.UTC(2026, 0, 1);
+    const clock = { now: () => new Date(t) };
+    const registry = new JobRegistry();
+    class Timed {
+      run(ms: number, ok: boolean): void {
+        t += ms;
+        if (!ok) throw new Error('nope');
+      }
+    }
+    registry.register('timed', Timed);
+    const store = new MemoryJobStore({ clock });
+    const adder = store.adder({ registry });
+    const durations = new Map<string, number | null>();
+    const shell = new JobExecutorShell({ store, registry, clock, logger: new CapturingLogger() });
+    shell.on('job:succeeded', ({ job, durationMs }) => durations.set(job.id, durationMs));
+    shell.on('job:failed', ({ job, durationMs }) => durations.set(job.id, durationMs));
+    // One job at a time: a run's duration ends at its stored outcome, so a job still running then
+    // would add its time to the other's.
+    const runOne = async (add: () => Promise<string>): Promise<string> => {
+      const id = await add();
+      await waitFor(() => durations.has(id), `job ${id} stored`);
+      return id;
+    };
+    let quick = '';
+    let failing = '';
+    let missing = '';
+    try {
+      shell.startJobQueue('default', { workers: 1, pulseMs: 10 });
+      quick = await runOne(() => adder.addJob(Timed, (j) => j.run(250, true)));
+      failing = await runOne(() => adder.addJob(Timed, (j) => j.run(40, false), { retry: Retry.none() }));
+      missing = await runOne(() => adder.addJob({ target: 'not-registered-here', method: 'run', args: [] }));
+    } finally {
+      await shell.shutdown({ timeoutMs: 1000 });
+    }
+    expect(durations.get(quick)).to.equal(250);
+    expect(durations.get(failing)).to.equal(40);
+    expect(durations.get(missing)).to.equal(0); // started, and failed at once resolving its target
+  });
+
   it('a permanent error from the claim fails the queue once, visibly, instead of backing off forever', async () => {
     const store = new MemoryJobStore();
     let claims = 0;

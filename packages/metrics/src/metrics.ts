@@ -90,39 +90,31 @@ export function collectMetrics(options: CollectMetricsOptions = {}): Registry {
       options.latencyBuckets ?? DEFAULT_BUCKETS,
       registry,
     );
-    // Start times by job id; an entry whose outcome never comes (lease lost, process stopping) is
-    // dropped when the map grows past its cap, so a long-running process cannot leak.
-    const startedAt = new Map<string, number>();
-    const MAX_TRACKED = 100_000;
+    // Run durations come with the outcome events (the executor's clock, from the method's start to
+    // the stored outcome), so nothing is kept per job here.
     shell.on('job:started', ({ queue, job }) => {
-      const t = now();
       const tally = tallies.of(queue, job.target);
       tally.started++;
       const due = Math.max(job.createdAt.getTime(), job.runAt.getTime());
-      tally.latency.observe(Math.max(0, t - due) / 1000);
-      if (startedAt.size >= MAX_TRACKED) startedAt.clear();
-      startedAt.set(job.id, t);
+      tally.latency.observe(Math.max(0, now() - due) / 1000);
     });
-    const finish = (tally: Tally, id: string): void => {
-      const t0 = startedAt.get(id);
-      if (t0 === undefined) return;
-      startedAt.delete(id);
-      tally.duration.observe(Math.max(0, now() - t0) / 1000);
+    const finish = (tally: Tally, durationMs: number | null): void => {
+      if (durationMs !== null) tally.duration.observe(durationMs / 1000);
     };
-    shell.on('job:succeeded', ({ queue, job }) => {
+    shell.on('job:succeeded', ({ queue, job, durationMs }) => {
       const tally = tallies.of(queue, job.target);
       tally.succeeded++;
-      finish(tally, job.id);
+      finish(tally, durationMs);
     });
-    shell.on('job:retry', ({ queue, job }) => {
+    shell.on('job:retry', ({ queue, job, durationMs }) => {
       const tally = tallies.of(queue, job.target);
       tally.retried++;
-      finish(tally, job.id);
+      finish(tally, durationMs);
     });
-    shell.on('job:failed', ({ queue, job }) => {
+    shell.on('job:failed', ({ queue, job, durationMs }) => {
       const tally = tallies.of(queue, job.target);
       tally.failed++;
-      finish(tally, job.id);
+      finish(tally, durationMs);
     });
   }
 

@@ -86,8 +86,8 @@ describe('@oddjob/metrics: the pre-aggregated histogram', () => {
       const job = claimed(id, now - 500);
       shell.fire('job:started', { queue: 'q', job, worker: 0 });
       now += 20;
-      if (outcome === 'job:succeeded') shell.fire('job:succeeded', { queue: 'q', job });
-      else shell.fire('job:failed', { queue: 'q', job, error: { name: 'Error', message: 'x' } });
+      if (outcome === 'job:succeeded') shell.fire('job:succeeded', { queue: 'q', job, durationMs: 20 });
+      else shell.fire('job:failed', { queue: 'q', job, error: { name: 'Error', message: 'x' }, durationMs: 20 });
     };
     /** The first sample of `name` in the text output (every metric here has one series), or undefined. */
     const value = async (name: string): Promise<number | undefined> => {
