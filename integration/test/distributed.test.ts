@@ -219,13 +219,15 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
       if (owner === victim.config.owner) expect(by, `job ${id} completed by the victim`).to.deep.equal([victim.label]);
     }
     // A job the victim held is either unstarted (claimed, waiting for a worker), running, or finished
-    // with its outcome not yet written. At most `workers` run at once, and the executor claims only
-    // while fewer than maxPending are held, so these stay within maxPending unless outcome writes lag.
+    // with its outcome not yet written. The executor claims only while fewer than maxPending are
+    // unstarted or running, but finished runs keep their leases until their outcome is stored, so on a
+    // loaded machine, where outcome writes lag, the victim can hold (and lose) more than maxPending:
+    // CI once saw 11 held with maxPending 8, 9 of them run twice. What holds at any load is that only
+    // jobs it held run again, each exactly once more (checked above), so no more than it held.
     expect(duplicated.length, 'jobs executed twice').to.be.at.most(heldAtKill.size);
     console.log(
       `      victim held ${heldAtKill.size} jobs at the kill (maxPending ${maxPending}); ${duplicated.length} ran twice; ` +
         `killed after ${progress.total} executions (${progress.victim} by the victim)`,
     );
-    expect(duplicated.length, 'jobs executed twice').to.be.at.most(maxPending);
   });
 });
