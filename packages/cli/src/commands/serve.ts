@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { JobRegistry, ScheduleManager, Scheduler, type IContainerFactory } from '@oddjob/core';
+import { JobRegistry, Scheduler, type IContainerFactory } from '@oddjob/core';
 import type { QueueOptions } from '@oddjob/executor-actors';
 import { Command } from 'commander';
 import { withStore } from '../context.js';
 import { CliError } from '../errors.js';
 
-function port(value: string | undefined, fallback: number): number {
+export function port(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -14,7 +14,7 @@ function port(value: string | undefined, fallback: number): number {
   return n;
 }
 
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolveSignal) => {
     const on = (s: NodeJS.Signals): void => {
       process.off('SIGINT', on);
@@ -26,47 +26,13 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export function dashboardCommand(): Command {
-  return new Command('dashboard')
-    .description('serve the web UI and HTTP API for the store (with Prometheus /metrics) until Ctrl-C')
-    .option('--host <host>', 'listen address (default 127.0.0.1; others need auth, which this command does not set)')
-    .option('--port <port>', 'default 4710; 0 picks a free one')
-    .option('--read-only', 'refuse every change')
-    .option('--module <path>', 'a worker module whose `registry` names the targets POST /api/jobs may enqueue')
-    .action(async (o: { host?: string; port?: string; readOnly?: boolean; module?: string }, cmd: Command) => {
-      const jobRegistry = o.module === undefined ? undefined : (await loadWorkerModule(o.module)).registry;
-      // Loaded here, not at start-up: Fastify and the UI are only for this command.
-      const [{ startDashboard }, { collectMetrics, countedAdder, dashboardMetrics }] = await Promise.all([
-        import('@oddjob/dashboard'),
-        import('@oddjob/metrics'),
-      ]);
-      await withStore(cmd, async (store) => {
-        const metrics = collectMetrics({ admin: store.admin });
-        const dash = await startDashboard({
-          admin: store.admin,
-          adder: countedAdder(store.adder(jobRegistry), metrics, jobRegistry),
-          registry: jobRegistry,
-          schedules: new ScheduleManager({ store: store.schedules, writer: store.writer }),
-          metrics: dashboardMetrics(metrics),
-          readOnly: o.readOnly === true,
-          host: o.host ?? '127.0.0.1',
-          port: port(o.port, 4710),
-          logger: false,
-        });
-        process.stdout.write(`dashboard for ${store.spec.describe}: ${dash.url}\n`);
-        await untilSignal();
-        await dash.close();
-      });
-    });
-}
-
 interface WorkerModule {
   registry?: unknown;
   containers?: IContainerFactory;
   queues?: { name: string; options?: QueueOptions }[];
 }
 
-async function loadWorkerModule(path: string): Promise<{
+export async function loadWorkerModule(path: string): Promise<{
   registry: JobRegistry;
   containers?: IContainerFactory;
   queues: { name: string; options?: QueueOptions }[];
