@@ -6,8 +6,8 @@ import { CliError } from './errors.js';
 import { parseStoreSpec, type StoreSpec } from './store.js';
 
 /**
- * The tenant names the executor shell and the dashboard take (their own copies of this rule), so
- * one name addresses a store everywhere. test/tenants.test.ts checks the three agree.
+ * The tenant names the executor shell and the dashboard take (each keeps its own copy of this rule
+ * and exports none), so one name addresses a store everywhere.
  */
 export const TENANT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
