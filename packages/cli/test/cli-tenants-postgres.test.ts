@@ -96,6 +96,12 @@ describe('oddjob CLI with two PostgreSQL databases as tenants (real binary)', fu
     expect(JSON.parse(one.stdout)).to.include({ id: ids.a, status: 'new' }).and.not.have.property('tenant');
   });
 
+  it('names the tenant whose database is missing', async () => {
+    const r = await runCli(['--store', `a=${urls.a}`, '--store', `b=${urlOf(`${NAMES.b}_missing`)}`, 'jobs', 'list']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^oddjob: error: tenant b: .*does not exist.*\n$/);
+  });
+
   it('lists and shows a schedule of the same name in each tenant, and pauses it in one', async () => {
     for (const url of [urls.a, urls.b]) {
       const store = await PostgresJobStore.open({ connection: url, migrate: false });
