@@ -130,16 +130,13 @@ export async function withStores<T>(
   fn: (store: CliStore, tenant?: string) => Promise<T>,
 ): Promise<{ across: boolean; results: PerTenant<T>[] }> {
   const { targets, across } = selectionOf(cmd);
-  const results = await withTargets(targets, (open) =>
-    Promise.all(
-      open.map(async (o) => {
-        try {
-          return { tenant: o.tenant, value: await fn(o.store, o.tenant) };
-        } catch (err) {
-          throw inTenant(o.tenant, err);
-        }
-      }),
-    ),
-  );
+  const results = await withTargets(targets, async (open) => {
+    // Every read settles before the stores close: a failing tenant must not cut the others' queries short.
+    const settled = await Promise.allSettled(open.map((o) => fn(o.store, o.tenant)));
+    return settled.map((s, i) => {
+      if (s.status === 'rejected') throw inTenant(open[i].tenant, s.reason);
+      return { tenant: open[i].tenant, value: s.value };
+    });
+  });
   return { across, results };
 }

@@ -98,10 +98,14 @@ describe('oddjob CLI with two file stores as tenants (real binary)', function ()
       ['enqueue', 'cli-fixture', 'echo'],
       ['schedules', 'pause', 'nightly'],
       ['migrate', '--print'],
+      ['worker', 'no-such-module.js'],
     ]) {
       const r = await cli(...args);
       expect(r.code, args.join(' ')).to.equal(1);
-      const what = args[0] === 'migrate' ? 'migrate --print' : args.slice(0, args[0] === 'enqueue' ? 1 : 2).join(' ');
+      const what =
+        args[0] === 'migrate'
+          ? 'migrate --print'
+          : args.slice(0, ['enqueue', 'worker'].includes(args[0]) ? 1 : 2).join(' ');
       expect(r.stderr).to.equal(`oddjob: error: ${what} works on one store: with tenants a, b, pass --tenant NAME\n`);
     }
     expect((await listed()).map((j) => j.status)).to.deep.equal(['new', 'new', 'new']);

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { JobRegistry, Scheduler, type IContainerFactory } from '@oddjob/core';
 import type { QueueOptions } from '@oddjob/executor-actors';
 import { Command } from 'commander';
-import { withStore } from '../context.js';
+import { oneTarget, withStore } from '../context.js';
 import { CliError } from '../errors.js';
 
 export function port(value: string | undefined, fallback: number): number {
@@ -71,6 +71,7 @@ export function workerCommand(): Command {
         o: { queue?: string[]; workers?: string; schedules?: boolean; metricsPort?: string },
         cmd: Command,
       ) => {
+        oneTarget(cmd); // several tenants and no --tenant: say so before importing the user's module
         const [{ JobExecutorShell }, { collectMetrics, instrumentShell, serveMetrics }] = await Promise.all([
           import('@oddjob/executor-actors'),
           import('@oddjob/metrics'),
@@ -85,7 +86,7 @@ export function workerCommand(): Command {
             : mod.queues.length > 0
               ? mod.queues
               : [{ name: 'default', options: { workers } }];
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, async (store, tenant) => {
           const schedulers = o.schedules
             ? [new Scheduler({ store: store.schedules, writer: store.writer, registry: mod.registry })]
             : [];
@@ -101,7 +102,7 @@ export function workerCommand(): Command {
             o.metricsPort === undefined ? undefined : await serveMetrics(registry, { port: port(o.metricsPort, 9464) });
           for (const q of queues) shell.startJobQueue(q.name, q.options);
           process.stdout.write(
-            `worker on ${store.spec.describe}: queues ${queues.map((q) => q.name).join(', ')}${metricsServer ? `; metrics ${metricsServer.url}` : ''}\n`,
+            `worker on ${tenant === undefined ? '' : `tenant ${tenant}: `}${store.spec.describe}: queues ${queues.map((q) => q.name).join(', ')}${metricsServer ? `; metrics ${metricsServer.url}` : ''}\n`,
           );
           const signal = await untilSignal();
           process.stderr.write(`${signal}: stopping (running jobs get time to finish) ...\n`);
