@@ -14,8 +14,23 @@ import { CliError } from './errors.js';
 export function buildProgram(): Command {
   const program = new Command('oddjob')
     .description('operate OddJob stores: jobs, schedules, migrations, the dashboard, workers')
-    .option('--store <store>', 'a file-store directory, postgres://... or mssql://... (env ODDJOB_STORE)')
-    .option('--schema <name>', 'SQL schema of the store (env ODDJOB_SCHEMA, default oddjob)')
+    .option(
+      '--store <store>',
+      'a file-store directory, postgres://... or mssql://... (env ODDJOB_STORE); repeat as --store NAME=STORE for tenants',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--tenant <name>', 'with named stores: only this one (reads default to every tenant; changes need it)')
+    .option('--schema <name>', 'SQL schema of the store(s) (env ODDJOB_SCHEMA, default oddjob)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Several stores (tenants): --store eu=postgres://db-eu/app --store us=/srv/us, or',
+        '  ODDJOB_TENANTS=\'eu=postgres://db-eu/app,us=/srv/us\' (or a JSON object {"eu":"...","us":"..."}).',
+        '  Which stores: --store (all given) beats ODDJOB_TENANTS beats ODDJOB_STORE.',
+        '  Reads cover every tenant (a TENANT column, a "tenant" field in --json); changes need --tenant NAME.',
+      ].join('\n'),
+    )
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       // Commander's own errors already start with "error: "; prefix them like ours.

@@ -1,2 +1,4 @@
-export { enqueueCommand, executorsCommand, migrateCommand, schedulesCommand } from './misc.js';
-export { dashboardCommand, workerCommand } from './serve.js';
+export { enqueueCommand, executorsCommand, migrateCommand } from './misc.js';
+export { schedulesCommand } from './schedules.js';
+export { dashboardCommand } from './dashboard.js';
+export { workerCommand } from './serve.js';

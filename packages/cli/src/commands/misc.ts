@@ -1,9 +1,10 @@
-import { ScheduleManager, type JobOptions } from '@oddjob/core';
+import type { ExecutorEntry, JobOptions } from '@oddjob/core';
 import { Command } from 'commander';
-import { storeSpecOf, withStore } from '../context.js';
+import { inTenant, oneTarget, selectionOf, withStore, withStores } from '../context.js';
 import { CliError } from '../errors.js';
-import { iso, json, table } from '../output.js';
+import { iso, json } from '../output.js';
 import { applyMigrations, migrationSql } from '../store.js';
+import { tagged, tenantTable } from '../tenant-output.js';
 
 function parseJson(what: string, text: string): unknown {
   try {
@@ -13,7 +14,7 @@ function parseJson(what: string, text: string): unknown {
   }
 }
 
-function number(name: string, value: string | undefined, min: number): number | undefined {
+export function number(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min)
@@ -75,101 +76,6 @@ export function enqueueCommand(): Command {
     );
 }
 
-export function schedulesCommand(): Command {
-  const schedules = new Command('schedules').description(
-    'recurring schedules: list, show, pause, resume, trigger, delete',
-  );
-  const manager = (store: Parameters<Parameters<typeof withStore>[1]>[0]): ScheduleManager =>
-    new ScheduleManager({ store: store.schedules, writer: store.writer });
-
-  schedules
-    .command('list')
-    .description('every schedule with its next fire time')
-    .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      const list = await withStore(cmd, (s) => manager(s).list());
-      if (o.json) return void process.stdout.write(json(list));
-      if (list.length === 0) return void process.stdout.write('no schedules\n');
-      process.stdout.write(
-        table(
-          ['NAME', 'CRON', 'ZONE', 'CALL', 'QUEUE', 'STATE', 'NEXT', 'LAST'],
-          list.map((r) => [
-            r.name,
-            r.cron,
-            r.timeZone,
-            `${r.target}.${r.method}`,
-            r.queue,
-            r.paused ? 'paused' : 'active',
-            iso(r.nextFireAt),
-            iso(r.lastFireAt),
-          ]),
-        ),
-      );
-    });
-
-  schedules
-    .command('show')
-    .description('one schedule and its next fire times')
-    .argument('<name>')
-    .option('--upcoming <n>', 'how many coming fire times (default 5)')
-    .option('--json', 'print JSON')
-    .action(async (name: string, o: { upcoming?: string; json?: boolean }, cmd: Command) => {
-      const info = await withStore(cmd, (s) =>
-        manager(s).get(name, { upcoming: number('--upcoming', o.upcoming, 0) ?? 5 }),
-      );
-      if (info === null) throw new CliError(`no schedule ${JSON.stringify(name)}`);
-      if (o.json) return void process.stdout.write(json(info));
-      const rows: [string, string][] = [
-        ['name', info.name],
-        ['cron', `${info.cron} (${info.timeZone})`],
-        ['call', `${info.target}.${info.method}`],
-        ['queue', info.queue],
-        ['state', info.paused ? 'paused' : 'active'],
-        ['misfire', JSON.stringify(info.misfire)],
-        ['last fire', iso(info.lastFireAt)],
-        ['upcoming', info.upcoming.map((d) => iso(d)).join(', ') || '-'],
-      ];
-      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n');
-    });
-
-  for (const [verb, what] of [
-    ['pause', 'stop firing until resumed'],
-    ['resume', 'fire again from now on'],
-  ] as const) {
-    schedules
-      .command(verb)
-      .description(what)
-      .argument('<name>')
-      .action(async (name: string, _o: unknown, cmd: Command) => {
-        const r = await withStore(cmd, (s) => manager(s)[verb](name));
-        process.stdout.write(`${r.name}: ${r.paused ? 'paused' : `active, next ${iso(r.nextFireAt)}`}\n`);
-      });
-  }
-
-  schedules
-    .command('trigger')
-    .description('make one job of the schedule now (outside its cron sequence)')
-    .argument('<name>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
-      const id = await withStore(cmd, (s) => manager(s).triggerNow(name));
-      process.stdout.write(`${id}\n`);
-    });
-
-  schedules
-    .command('delete')
-    .description('delete a schedule (jobs it already made stay)')
-    .argument('<name>')
-    .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (name: string, o: { yes?: boolean }, cmd: Command) => {
-      const { confirm } = await import('../output.js');
-      await confirm(`delete schedule ${JSON.stringify(name)}?`, o.yes === true);
-      const deleted = await withStore(cmd, (s) => manager(s).delete(name));
-      if (!deleted) throw new CliError(`no schedule ${JSON.stringify(name)}`);
-      process.stdout.write(`deleted ${name}\n`);
-    });
-  return schedules;
-}
-
 export function executorsCommand(): Command {
   return new Command('executors')
     .description('executors registered in the store: host, pid, queues, last heartbeat (stale ones flagged)')
@@ -180,21 +86,23 @@ export function executorsCommand(): Command {
     .option('--json', 'print JSON records instead of a table')
     .action(async (o: { json?: boolean; staleAfterMs?: string }, cmd: Command) => {
       const staleAfterMs = number('--stale-after-ms', o.staleAfterMs, 1);
-      const list = await withStore(cmd, (store) =>
+      const { across, results } = await withStores(cmd, (store) =>
         store.executors.listExecutors(staleAfterMs === undefined ? {} : { staleAfterMs }),
       );
       if (o.json) {
-        process.stdout.write(json(list));
+        process.stdout.write(json(tagged(across, results)));
         return;
       }
-      if (list.length === 0) {
+      if (results.every((r) => r.value.length === 0)) {
         process.stdout.write('no executors registered (none running, or they stopped cleanly)\n');
         return;
       }
       process.stdout.write(
-        table(
+        tenantTable(
+          across,
           ['ID', 'HOST', 'PID', 'VERSION', 'STATE', 'QUEUES', 'STARTED', 'HEARTBEAT'],
-          list.map((e) => [
+          results,
+          (e: ExecutorEntry) => [
             e.id,
             e.host,
             String(e.pid),
@@ -203,7 +111,7 @@ export function executorsCommand(): Command {
             e.queues.map((q) => `${q.name}x${q.workers}`).join(' ') || '-',
             iso(e.startedAt),
             iso(e.heartbeatAt),
-          ]),
+          ],
         ),
       );
     });
@@ -211,12 +119,20 @@ export function executorsCommand(): Command {
 
 export function migrateCommand(): Command {
   return new Command('migrate')
-    .description('bring the store up to date (SQL schemas; the file store directory), or --print the SQL')
-    .option('--print', 'print the SQL instead of applying it (PostgreSQL, SQL Server)')
+    .description(
+      'bring the store up to date (SQL schemas; the file store directory), or --print the SQL; with tenants, every one (or --tenant)',
+    )
+    .option('--print', 'print the SQL instead of applying it (PostgreSQL, SQL Server; one tenant)')
     .action(async (o: { print?: boolean }, cmd: Command) => {
-      const spec = storeSpecOf(cmd);
-      if (o.print) return void process.stdout.write(await migrationSql(spec));
-      process.stderr.write(`migrating ${spec.describe} ...\n`);
-      process.stdout.write(`${await applyMigrations(spec)}\n`);
+      // The SQL is a script for one database: printing several into one file would invite running it once.
+      if (o.print) return void process.stdout.write(await migrationSql(oneTarget(cmd, 'migrate --print').spec));
+      // One tenant after the other, stopping at the first failure: what was migrated stays so, and
+      // running the command again only has the rest to do.
+      for (const { tenant, spec } of selectionOf(cmd).targets) {
+        const label = tenant === undefined ? '' : `tenant ${tenant}: `;
+        process.stderr.write(`migrating ${label}${spec.describe} ...\n`);
+        const line = await applyMigrations(spec).catch((err: unknown) => Promise.reject(inTenant(tenant, err)));
+        process.stdout.write(`${label}${line}\n`);
+      }
     });
 }

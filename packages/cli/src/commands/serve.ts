@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { JobRegistry, ScheduleManager, Scheduler, type IContainerFactory } from '@oddjob/core';
+import { JobRegistry, Scheduler, type IContainerFactory } from '@oddjob/core';
 import type { QueueOptions } from '@oddjob/executor-actors';
 import { Command } from 'commander';
-import { withStore } from '../context.js';
+import { oneTarget, withStore } from '../context.js';
 import { CliError } from '../errors.js';
 
-function port(value: string | undefined, fallback: number): number {
+export function port(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -14,7 +14,7 @@ function port(value: string | undefined, fallback: number): number {
   return n;
 }
 
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolveSignal) => {
     const on = (s: NodeJS.Signals): void => {
       process.off('SIGINT', on);
@@ -26,47 +26,13 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export function dashboardCommand(): Command {
-  return new Command('dashboard')
-    .description('serve the web UI and HTTP API for the store (with Prometheus /metrics) until Ctrl-C')
-    .option('--host <host>', 'listen address (default 127.0.0.1; others need auth, which this command does not set)')
-    .option('--port <port>', 'default 4710; 0 picks a free one')
-    .option('--read-only', 'refuse every change')
-    .option('--module <path>', 'a worker module whose `registry` names the targets POST /api/jobs may enqueue')
-    .action(async (o: { host?: string; port?: string; readOnly?: boolean; module?: string }, cmd: Command) => {
-      const jobRegistry = o.module === undefined ? undefined : (await loadWorkerModule(o.module)).registry;
-      // Loaded here, not at start-up: Fastify and the UI are only for this command.
-      const [{ startDashboard }, { collectMetrics, countedAdder, dashboardMetrics }] = await Promise.all([
-        import('@oddjob/dashboard'),
-        import('@oddjob/metrics'),
-      ]);
-      await withStore(cmd, async (store) => {
-        const metrics = collectMetrics({ admin: store.admin });
-        const dash = await startDashboard({
-          admin: store.admin,
-          adder: countedAdder(store.adder(jobRegistry), metrics, jobRegistry),
-          registry: jobRegistry,
-          schedules: new ScheduleManager({ store: store.schedules, writer: store.writer }),
-          metrics: dashboardMetrics(metrics),
-          readOnly: o.readOnly === true,
-          host: o.host ?? '127.0.0.1',
-          port: port(o.port, 4710),
-          logger: false,
-        });
-        process.stdout.write(`dashboard for ${store.spec.describe}: ${dash.url}\n`);
-        await untilSignal();
-        await dash.close();
-      });
-    });
-}
-
 interface WorkerModule {
   registry?: unknown;
   containers?: IContainerFactory;
   queues?: { name: string; options?: QueueOptions }[];
 }
 
-async function loadWorkerModule(path: string): Promise<{
+export async function loadWorkerModule(path: string): Promise<{
   registry: JobRegistry;
   containers?: IContainerFactory;
   queues: { name: string; options?: QueueOptions }[];
@@ -105,6 +71,7 @@ export function workerCommand(): Command {
         o: { queue?: string[]; workers?: string; schedules?: boolean; metricsPort?: string },
         cmd: Command,
       ) => {
+        oneTarget(cmd); // several tenants and no --tenant: say so before importing the user's module
         const [{ JobExecutorShell }, { collectMetrics, instrumentShell, serveMetrics }] = await Promise.all([
           import('@oddjob/executor-actors'),
           import('@oddjob/metrics'),
@@ -119,7 +86,7 @@ export function workerCommand(): Command {
             : mod.queues.length > 0
               ? mod.queues
               : [{ name: 'default', options: { workers } }];
-        await withStore(cmd, async (store) => {
+        await withStore(cmd, async (store, tenant) => {
           const schedulers = o.schedules
             ? [new Scheduler({ store: store.schedules, writer: store.writer, registry: mod.registry })]
             : [];
@@ -135,7 +102,7 @@ export function workerCommand(): Command {
             o.metricsPort === undefined ? undefined : await serveMetrics(registry, { port: port(o.metricsPort, 9464) });
           for (const q of queues) shell.startJobQueue(q.name, q.options);
           process.stdout.write(
-            `worker on ${store.spec.describe}: queues ${queues.map((q) => q.name).join(', ')}${metricsServer ? `; metrics ${metricsServer.url}` : ''}\n`,
+            `worker on ${tenant === undefined ? '' : `tenant ${tenant}: `}${store.spec.describe}: queues ${queues.map((q) => q.name).join(', ')}${metricsServer ? `; metrics ${metricsServer.url}` : ''}\n`,
           );
           const signal = await untilSignal();
           process.stderr.write(`${signal}: stopping (running jobs get time to finish) ...\n`);

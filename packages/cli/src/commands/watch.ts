@@ -1,16 +1,21 @@
 import { JOB_STATUSES, type JobCount } from '@oddjob/core';
 import type { Command } from 'commander';
-import { withStore } from '../context.js';
+import { inTenant, selectionOf, withTargets, type PerTenant } from '../context.js';
 import { CliError } from '../errors.js';
 import { table } from '../output.js';
 
-export function countsTable(counts: readonly JobCount[]): string {
-  const queues = [...new Set(counts.map((c) => c.queue))].sort();
-  const rows = queues.map((q) => [
-    q,
-    ...JOB_STATUSES.map((s) => String(counts.find((c) => c.queue === q && c.status === s)?.count ?? 0)),
-  ]);
-  return table(['QUEUE', ...JOB_STATUSES.map((s) => s.toUpperCase())], rows.length > 0 ? rows : [['(no jobs)']]);
+/** Counts per queue and status; with `across`, per tenant and queue, a TENANT column first. */
+export function countsTable(groups: readonly PerTenant<readonly JobCount[]>[], across: boolean): string {
+  const rows = groups.flatMap(({ tenant, value: counts }) => {
+    const queues = [...new Set(counts.map((c) => c.queue))].sort();
+    const cells = queues.map((q) => [
+      q,
+      ...JOB_STATUSES.map((s) => String(counts.find((c) => c.queue === q && c.status === s)?.count ?? 0)),
+    ]);
+    return across ? cells.map((c) => [tenant ?? '-', ...c]) : cells;
+  });
+  const headers = [...(across ? ['TENANT'] : []), 'QUEUE', ...JOB_STATUSES.map((s) => s.toUpperCase())];
+  return table(headers, rows.length > 0 ? rows : [['(no jobs)']]);
 }
 
 export function registerWatch(jobs: Command): void {
@@ -24,9 +29,16 @@ export function registerWatch(jobs: Command): void {
       const interval = o.intervalMs === undefined ? 1000 : Number(o.intervalMs);
       if (!Number.isInteger(interval) || interval < 100)
         throw new CliError(`--interval-ms ${JSON.stringify(o.intervalMs)}: must be an integer >= 100`);
-      await withStore(cmd, async (store) => {
+      const { targets, across } = selectionOf(cmd);
+      // The stores stay open between frames; withTargets closes them when Ctrl-C ends the loop.
+      await withTargets(targets, async (open) => {
+        const counts = (t: (typeof open)[number]) =>
+          t.store.admin.countJobs({ queue: o.queue }).then(
+            (value) => ({ tenant: t.tenant, value }),
+            (err: unknown) => Promise.reject(inTenant(t.tenant, err)),
+          );
         const render = async (): Promise<string> =>
-          `${new Date().toISOString()}\n${countsTable(await store.admin.countJobs({ queue: o.queue }))}`;
+          `${new Date().toISOString()}\n${countsTable(await Promise.all(open.map(counts)), across)}`;
         if (o.once) {
           process.stdout.write(await render());
           return;
