@@ -1,3 +1,4 @@
+import { TENANT_PATTERN } from '@oddjob/core';
 /**
  * Which stores a command addresses: one plain store (`--store URL`, ODDJOB_STORE) or several under
  * tenant names (`--store NAME=URL` repeated, ODDJOB_TENANTS). Only parsing: nothing is opened here.
@@ -5,11 +6,8 @@
 import { CliError } from './errors.js';
 import { parseStoreSpec, type StoreSpec } from './store.js';
 
-/**
- * The tenant names the executor shell and the dashboard take (each keeps its own copy of this rule
- * and exports none), so one name addresses a store everywhere.
- */
-export const TENANT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** Core's tenant name rule, the one the executor shell and the dashboard check: one name addresses a store everywhere. */
+export const TENANT_NAME = TENANT_PATTERN;
 
 export interface NamedSpec {
   name: string;

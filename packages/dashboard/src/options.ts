@@ -1,5 +1,6 @@
 import type { IJobQueueAdder, IJobQueueAdmin, JobRegistry, ScheduleManager } from '@oddjob/core';
 import type { AuthOptions } from './auth.js';
+import { TENANT_PATTERN } from '@oddjob/core';
 import { isExecutorLister, type ExecutorLister } from './capabilities.js';
 
 /** One store the dashboard serves: its admin API and, optionally, what enqueues and schedules there. */
@@ -43,8 +44,8 @@ export interface DashboardOptions extends Partial<TenantOptions> {
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
-/** The tenant names the executor shell takes too, so one name addresses a store everywhere. */
-export const TENANT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+/** Core's tenant name rule, as the executor shell and the CLI check it: one name addresses a store everywhere. */
+export const TENANT_NAME = TENANT_PATTERN;
 
 function checkTenant(t: Partial<TenantOptions>, where: string): void {
   if (t === null || typeof t !== 'object') throw new TypeError(`dashboard ${where} must be an object with { admin }`);

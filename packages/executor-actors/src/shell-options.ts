@@ -11,6 +11,7 @@ import {
   newInstanceFactory,
   systemClock,
   ambientContext,
+  TENANT_PATTERN,
   type AmbientContext,
   type Clock,
   type IContainerFactory,
@@ -85,8 +86,6 @@ export interface ResolvedShellOptions {
   pollMs: number;
   schedulers: readonly ScheduleTicker[];
 }
-
-const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /** Checks the options in a fixed order (so the first bad one is the one named) and fills in defaults. */
 export function resolveShellOptions(options: ShellOptions): ResolvedShellOptions {
