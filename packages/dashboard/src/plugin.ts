@@ -13,6 +13,7 @@ import { checkAuthOptions } from './auth.js';
 import { DashboardHttpError } from './errors.js';
 import { checkOptions, type DashboardOptions } from './options.js';
 import { installAuth } from './plugin-auth.js';
+import { registerJobActionRoutes } from './routes-job-actions.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerMiscRoutes, registerServerRoutes } from './routes-misc.js';
 import { registerScheduleRoutes } from './routes-schedules.js';
@@ -84,7 +85,8 @@ export async function dashboardPlugin(
   }
   const registry = options.registry ?? defaultRegistry;
   for (const scope of scopes(tenants)) {
-    registerJobRoutes(app, scope, registry);
+    registerJobRoutes(app, scope);
+    registerJobActionRoutes(app, scope, registry);
     registerScheduleRoutes(app, scope);
     registerMiscRoutes(app, scope, options, tenants);
   }

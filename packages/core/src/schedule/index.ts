@@ -11,12 +11,12 @@ export {
   type FiringPlan,
   type ScheduleJobOrigin,
 } from './firing.js';
+export { ScheduleManager } from './schedule-manager.js';
 export {
-  ScheduleManager,
   type ScheduleInfo,
   type ScheduleManagerOptions,
   type ScheduleOptions,
   type SchedulePatch,
   type ScheduledCall,
-} from './schedule-manager.js';
+} from './schedule-options.js';
 export { Scheduler, type SchedulerOptions } from './scheduler.js';

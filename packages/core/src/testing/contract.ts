@@ -8,6 +8,9 @@ import { describeAdminContract } from './contract-admin.js';
 import { describeDataContract } from './contract-data.js';
 import { describeEdgeContract } from './contract-edges.js';
 import { describeHistoryContract } from './contract-history.js';
+import { describeLogContract } from './contract-logs.js';
+import { describeWaitContract } from './contract-waiting.js';
+import { describeExecutorContract } from './contract-executors.js';
 import { describeAttemptedContract } from './contract-attempted.js';
 import { describeAffinityContract } from './contract-affinity.js';
 
@@ -46,6 +49,9 @@ export function describeStorageContract(name: string, create: HarnessFactory): v
     describeDataContract(t);
     describeEdgeContract(t, name);
     describeHistoryContract(t);
+    describeLogContract(t);
+    describeWaitContract(t);
+    describeExecutorContract(t);
     describeAttemptedContract(t);
     describeAffinityContract(t);
   });
