@@ -12,7 +12,7 @@ import type {
   IScheduleStore,
   JobRegistry,
 } from '@oddjob/core';
-import { CliError } from './errors.js';
+import { CliError, EXIT_NOT_AVAILABLE } from './errors.js';
 
 // The storage packages (and pg, mssql, tarn behind them) are imported when a store of their kind is
 // opened, not at start-up: `oddjob --help` or a file-store command should not load two SQL drivers.
@@ -127,7 +127,10 @@ export async function openStore(spec: StoreSpec): Promise<CliStore> {
 export async function migrationSql(spec: StoreSpec): Promise<string> {
   switch (spec.kind) {
     case 'fs':
-      throw new CliError('the file store has no SQL to print: `oddjob migrate` creates its directory layout', 2);
+      throw new CliError(
+        'the file store has no SQL to print: `oddjob migrate` creates its directory layout',
+        EXIT_NOT_AVAILABLE,
+      );
     case 'postgres': {
       const { MIGRATIONS: PG_MIGRATIONS } = await pgStore();
       const q = `"${spec.schema.replace(/"/g, '""')}"`;
