@@ -4,7 +4,8 @@ import { relative } from 'node:path';
 import { errnoCode, isMissing } from './durable.js';
 import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import { openJobFile, type StoreContext } from './store-context.js';
+import { openJobFile } from './job-file.js';
+import type { StoreContext } from './store-context.js';
 
 /**
  * Append-only files of JSON records (runs/, logs/). Each record is written as "\n" + JSON, newline
