@@ -51,7 +51,7 @@ export async function appendRecords(
     try {
       const isNew = sync && (await fh.stat()).size === 0;
       await fsOps.write(fh, text);
-      if (sync) await fh.datasync();
+      if (sync) await fsOps.datasync(fh);
       return isNew;
     } finally {
       await fh.close().catch(() => undefined);
