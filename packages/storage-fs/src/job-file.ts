@@ -48,6 +48,29 @@ function unreadableReason(err: unknown): string | null {
  * name is gone, UnreadableFileError if the entry can never be a job, and other errors as they come.
  */
 export async function openJobFile(path: string): Promise<FileHandle> {
+  return (await openChecked(path)).fh;
+}
+
+/**
+ * Reads a whole job file (checked as openJobFile does) in as few calls as it can: open, fstat, one
+ * read, close. A job file is never changed in place (new content is renamed over it), so the size
+ * the fstat gave is the size; the read asks for one byte more only to see that, and falls back to
+ * reading the whole file again should it have grown anyway. Claims read every job they take, so each call saved
+ * here is one thread-pool round trip less per claimed job.
+ */
+export async function readJobFile(path: string): Promise<string> {
+  const { fh, size } = await openChecked(path);
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    const { bytesRead } = await fh.read(buf, 0, size + 1, 0);
+    if (bytesRead <= size) return buf.toString('utf8', 0, bytesRead);
+    return await fh.readFile('utf8'); // the positional read left the file position at 0
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+async function openChecked(path: string): Promise<{ fh: FileHandle; size: number }> {
   let fh: FileHandle;
   try {
     fh = await fsOps.open(path, READ_FLAGS);
@@ -58,7 +81,7 @@ export async function openJobFile(path: string): Promise<FileHandle> {
   try {
     const info = await fh.stat();
     if (!info.isFile()) throw new UnreadableFileError(`it is ${kindOf(info)}, not a job file`);
-    return fh;
+    return { fh, size: info.size };
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;

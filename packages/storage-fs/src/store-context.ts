@@ -6,7 +6,7 @@ import { decodeContent, type JobContent } from './content.js';
 import { DirSyncer, isMissing, unlinkQuietly, writeNewFile } from './durable.js';
 import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import { openJobFile } from './job-file.js';
+import { readJobFile } from './job-file.js';
 import { decodeComponent, encodeComponent, Layout, STATE_DIRS, type StateDir } from './layout.js';
 import { parseName, type ParsedName } from './job-names.js';
 import type { RecordedOutcome } from './outcomes.js';
@@ -155,13 +155,7 @@ export class StoreContext {
 
   /** Reads a job file. Throws ENOENT if it moved, UnreadableFileError if it cannot be a job. */
   async readContent(queue: string, state: StateDir, name: string): Promise<JobContent> {
-    const fh = await openJobFile(this.layout.file(queue, state, name));
-    let text: string;
-    try {
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
+    const text = await readJobFile(this.layout.file(queue, state, name));
     const content = decodeContent(text);
     const parsed = parseName(state, name);
     if (parsed && content.id !== parsed.id)
