@@ -51,6 +51,8 @@ export class StoreContext {
   /** Outcomes written whose batch was rejected, until the batch is retried (see outcomes.ts). */
   readonly recordedOutcomes = new Map<string, RecordedOutcome>();
   private readonly knownQueues = new Set<string>();
+  /** Each ready/ directory's names as last listed, parsed (see listState). */
+  private readonly readyNames = new Map<string, Map<string, ParsedName>>();
   private readonly jobLocks = new Map<string, Promise<unknown>>();
   private readonly listeners = new QueueListeners();
   readonly problems: ProblemLog;
@@ -144,12 +146,19 @@ export class StoreContext {
       );
       return [];
     }
+    // ready/ holds the backlog, listed again by every claim: names seen in the last listing are not
+    // parsed again (a name never changes meaning; the map keeps only the names listed this time).
+    const seen = state === 'ready' ? this.readyNames.get(dir) : undefined;
+    const now = state === 'ready' ? new Map<string, ParsedName>() : undefined;
     const out: Located[] = [];
     for (const name of names) {
-      const parsed = parseName(state, name);
-      if (parsed) out.push({ queue, name, parsed });
-      else await this.quarantine(queue, state, name, `file name "${name}" is not one this store writes in ${state}/`);
+      const parsed = seen?.get(name) ?? parseName(state, name);
+      if (parsed) {
+        now?.set(name, Object.freeze(parsed));
+        out.push({ queue, name, parsed });
+      } else await this.quarantine(queue, state, name, `file name "${name}" is not one this store writes in ${state}/`);
     }
+    if (now) this.readyNames.set(dir, now);
     return out;
   }
 
