@@ -18,16 +18,8 @@ import { isMissing } from './durable.js';
 import { PROVIDER } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import { keyFile } from './insert.js';
-import {
-  FINAL_DIRS,
-  formatName,
-  ID_PATTERN,
-  lastRunOf,
-  statusOf,
-  type FinalName,
-  type ParsedName,
-  type StateDir,
-} from './layout.js';
+import { FINAL_DIRS, type StateDir } from './layout.js';
+import { formatName, ID_PATTERN, lastRunOf, statusOf, type FinalName, type ParsedName } from './job-names.js';
 import { readLogs } from './logs-file.js';
 import { appendEndedRunAfter, readRuns } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';

@@ -2,7 +2,7 @@ import { attemptedRunAt, checkAttemptedJobs, InvalidOptionError, type AttemptedJ
 import { checkOwnerFits } from './claim.js';
 import { describeCondition, toStoreError } from './errors.js';
 import { checkJobs, newContent, placeJobs, type Placement } from './insert.js';
-import type { FinalName, ReadyName } from './layout.js';
+import type { FinalName, ReadyName } from './job-names.js';
 import { appendLogLines } from './logs-file.js';
 import { appendEndedRun } from './runs-file.js';
 import type { StoreContext } from './store-context.js';

@@ -11,7 +11,8 @@ import { toRecord, type JobContent } from './content.js';
 import { isMissing } from './durable.js';
 import { describeCondition, toStoreError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import { encodeComponent, formatName, lastRunOf, type ReadyName, type RunningName } from './layout.js';
+import { encodeComponent } from './layout.js';
+import { formatName, lastRunOf, type ReadyName, type RunningName } from './job-names.js';
 import { newToken, rewriteUnderLease } from './rewrite.js';
 import { appendEndedRunAfter } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';
@@ -107,40 +108,37 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
   const taken: Taken[] = [];
   const failures: unknown[] = [];
   const overdueBy = now - request.takeoverAfterMs - 1;
-  for (const c of candidates) {
-    if (taken.length >= request.limit || failures.length >= MAX_RENAME_FAILURES) break;
-    if (c.loc.parsed.pinned && c.runAt > overdueBy && !(await pinnedHere(ctx, c, request.host))) continue;
-    const parsed: RunningName = {
-      state: 'running',
-      id: c.id,
-      token: newToken(),
-      expiresAt: now + request.leaseMs,
-      attempts: c.attempts + 1,
-      runAt: c.runAt,
-      since: now,
-      owner: request.owner,
-      hostTag,
-      started: true,
-      progress: false,
-      pinned: c.loc.parsed.pinned,
-    };
-    const name = formatName(parsed);
-    const source = ctx.layout.file(c.loc.queue, c.from, c.loc.name);
-    try {
-      await fsOps.rename(source, ctx.layout.file(c.loc.queue, 'running', name));
-    } catch (err) {
-      if (isMissing(err)) continue; // another claimer (or a cancel) got there first
-      failures.push(err); // this entry, or the disk: try the next few before giving up
-      continue;
+  // The renames go out in rounds, each round as many at once as jobs are still wanted: they are
+  // independent (each fenced by its own source name), and one at a time they cost a round trip to
+  // the thread pool each. Losers of a race (ENOENT) are replaced by the next candidates next round.
+  let next = 0;
+  while (taken.length < request.limit && failures.length < MAX_RENAME_FAILURES && next < candidates.length) {
+    const round: Candidate[] = [];
+    while (round.length < request.limit - taken.length && next < candidates.length) {
+      const c = candidates[next++];
+      if (c.loc.parsed.pinned && c.runAt > overdueBy && !(await pinnedHere(ctx, c, request.host))) continue;
+      round.push(c);
     }
-    dirs.add(ctx.layout.stateDir(c.loc.queue, c.from));
-    dirs.add(ctx.layout.stateDir(c.loc.queue, 'running'));
-    taken.push({ loc: { queue: c.loc.queue, name, parsed }, source, candidate: c });
+    const results = await Promise.all(round.map((c) => takeOne(ctx, c, request, now, hostTag)));
+    for (const r of results) {
+      if (r === 'lost') continue; // another claimer (or a cancel) got there first
+      if ('error' in r) {
+        failures.push(r.error); // this entry, or the disk: the next round tries others, up to a few failures
+        continue;
+      }
+      dirs.add(ctx.layout.stateDir(r.loc.queue, r.candidate.from));
+      dirs.add(ctx.layout.stateDir(r.loc.queue, 'running'));
+      taken.push(r);
+    }
   }
+  // The contents are read while the directories are fsynced: a read needs no durability, and
+  // waiting for the fsync first would add the reads' round trips to every claim's latency.
+  const reads = Promise.all(taken.map((t) => ctx.readEntry(t.loc.queue, 'running', t.loc.name)));
   // The attempt is counted at claim, so the claim must survive a crash of the machine as well.
   try {
     await ctx.syncer.syncAll(dirs);
   } catch (err) {
+    await reads;
     await giveBack(ctx, taken);
     throw err;
   }
@@ -160,9 +158,10 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
     }),
   );
 
+  const read = await reads;
   const jobs = await Promise.all(
-    taken.map(async (t): Promise<ClaimedJob | null> => {
-      const r = await ctx.readEntry(t.loc.queue, 'running', t.loc.name);
+    taken.map(async (t, i): Promise<ClaimedJob | null> => {
+      const r = read[i];
       switch (r.kind) {
         case 'ok':
           ctx.runningNames.set(t.loc.parsed.id, t.loc);
@@ -192,6 +191,38 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
     );
   }
   return out;
+}
+
+/** Renames one candidate into running/ under a fresh lease: the claim of that job, or why not. */
+async function takeOne(
+  ctx: StoreContext,
+  c: Candidate,
+  request: CheckedClaimRequest,
+  now: number,
+  hostTag: string,
+): Promise<Taken | 'lost' | { error: unknown }> {
+  const parsed: RunningName = {
+    state: 'running',
+    id: c.id,
+    token: newToken(),
+    expiresAt: now + request.leaseMs,
+    attempts: c.attempts + 1,
+    runAt: c.runAt,
+    since: now,
+    owner: request.owner,
+    hostTag,
+    started: true,
+    progress: false,
+    pinned: c.loc.parsed.pinned,
+  };
+  const name = formatName(parsed);
+  const source = ctx.layout.file(c.loc.queue, c.from, c.loc.name);
+  try {
+    await fsOps.rename(source, ctx.layout.file(c.loc.queue, 'running', name));
+  } catch (err) {
+    return isMissing(err) ? 'lost' : { error: err };
+  }
+  return { loc: { queue: c.loc.queue, name, parsed }, source, candidate: c };
 }
 
 /**

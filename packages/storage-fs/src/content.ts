@@ -1,8 +1,8 @@
 import type { JobError, JobMetadata, JobProgress, JobRecord, RetryPolicy } from '@oddjob/core';
 import { validateRetryPolicy } from '@oddjob/core';
-import type { ParsedName } from './layout.js';
+import type { ParsedName } from './job-names.js';
 import { UnreadableFileError } from './errors.js';
-import { lastRunOf, statusOf } from './layout.js';
+import { lastRunOf, statusOf } from './job-names.js';
 
 /**
  * What a job file holds: the parts of a job that do not change on the hot path. The file's name and

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageOperationError } from '@oddjob/core';
+import { CommitQueue } from './commit-queue.js';
 import { fsOps } from './fs-ops.js';
 
 /** The error code of a failed fs call ('ENOENT', 'EEXIST', ...), or undefined. */
@@ -40,7 +41,7 @@ export async function writeNewFile(path: string, text: string, sync: boolean): P
   const fh = await fsOps.open(path, 'wx');
   try {
     await fsOps.write(fh, text);
-    if (sync) await fh.datasync();
+    if (sync) await fsOps.datasync(fh);
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlinkQuietly(path);
@@ -55,10 +56,9 @@ export async function unlinkQuietly(path: string): Promise<void> {
 }
 
 /**
- * fsyncs directories, coalescing concurrent requests: a caller whose rename happened while an fsync
- * of that directory was already running waits for the next one (the running one may have started
- * before its rename), and every caller that arrives meanwhile shares that next fsync. Under load
- * this turns N fsyncs of one directory into about two.
+ * fsyncs directories, each through its own CommitQueue (see commit-queue.ts): concurrent callers
+ * that changed one directory share its fsyncs, and none is answered by an fsync that began before
+ * it asked. Under load this turns N fsyncs of one directory into about two.
  */
 export class DirSyncer {
   private readonly dirs = new Map<string, DirState>();
@@ -68,9 +68,10 @@ export class DirSyncer {
     if (this.closed) throw new StorageOperationError('fs', 'sync', `cannot make ${dir} durable: the store is closed`);
     let state = this.dirs.get(dir);
     if (!state) this.dirs.set(dir, (state = new DirState(dir)));
-    return state.request();
+    return state.queue.commit();
   }
 
+  /** fsyncs several directories at once (each shared as above); resolves when all are durable. */
   async syncAll(dirs: Iterable<string>): Promise<void> {
     await Promise.all([...new Set(dirs)].map((d) => this.sync(d)));
   }
@@ -82,42 +83,24 @@ export class DirSyncer {
   }
 }
 
+/** One directory: its kept-open handle (fsync on any descriptor of a directory flushes it) and queue. */
 class DirState {
   private handle: Promise<FileHandle> | undefined;
-  private running: Promise<void> | undefined;
-  private next: Promise<void> | undefined;
+  readonly queue = new CommitQueue(() => this.fsync());
 
   constructor(private readonly dir: string) {}
 
-  request(): Promise<void> {
-    if (!this.running) return (this.running = this.run());
-    // One is in flight: queue (or join) the one that starts after it.
-    this.next ??= this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.next = undefined;
-        return (this.running = this.run());
-      });
-    return this.next;
-  }
-
-  private async run(): Promise<void> {
-    try {
-      // The directory's handle is kept open: fsync on any descriptor of a directory flushes it.
-      this.handle ??= fsOps.open(this.dir, 'r');
-      const fh = await this.handle.catch((err) => {
-        this.handle = undefined;
-        throw err;
-      });
-      await fh.sync();
-    } finally {
-      this.running = undefined;
-    }
+  private async fsync(): Promise<void> {
+    this.handle ??= fsOps.open(this.dir, 'r');
+    const fh = await this.handle.catch((err: unknown) => {
+      this.handle = undefined;
+      throw err;
+    });
+    await fsOps.sync(fh);
   }
 
   async close(): Promise<void> {
-    await this.running?.catch(() => undefined);
-    await this.next?.catch(() => undefined);
+    await this.queue.settled();
     const h = this.handle;
     this.handle = undefined;
     if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);

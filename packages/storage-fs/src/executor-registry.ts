@@ -5,7 +5,8 @@ import { isMissing, tempName, unlinkQuietly, writeNewFile } from './durable.js';
 import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import { encodeComponent } from './layout.js';
-import { openJobFile, type StoreContext } from './store-context.js';
+import { openJobFile } from './job-file.js';
+import type { StoreContext } from './store-context.js';
 
 /**
  * executors/<id>.json: one file per registered executor, replaced whole at every heartbeat (a temp

@@ -63,37 +63,15 @@ import * as executors from './executor-registry.js';
 import { appendLogs, extendLeases, reportProgress } from './lease-ops.js';
 import { recordOutcomes } from './outcomes.js';
 import { warnProblem, type StoreProblem } from './problems.js';
-import { HOUSEKEEPING_INTERVAL_MS, resolveRetention, sweep, type RetentionOptions } from './retention.js';
+import { BackgroundSweep } from './background-sweep.js';
+import type { FileStoreOptions } from './store-options.js';
+import { resolveRetention, sweep } from './retention.js';
 import * as schedules from './schedules.js';
 import { createStoreDir, verifyStoreDir } from './store-dir.js';
-import { ReadyWatcher } from './watch.js';
+import { WakeUps } from './wake-ups.js';
 import { StoreContext, type CorruptFile } from './store-context.js';
 
-export interface FileStoreOptions {
-  /** The store's directory. Several processes on one host may share it. */
-  dir: string;
-  /**
-   * Create the store if `dir` is missing or empty (default false: a missing or foreign directory is
-   * an error, so a typo in a path does not silently start an empty queue).
-   */
-  create?: boolean;
-  /** Every "now" (runAt, lease expiry, retention) is read from it. Default: the system clock. */
-  clock?: Clock;
-  /**
-   * How long finished jobs are kept (core's shared vocabulary: `doneMs`, `failedMs`, `cancelledMs`,
-   * `intervalMs`). Off by default, as on every store: finished jobs stay until `purgeJobs`, or until
-   * the keep times set here pass — removed every `intervalMs` in the background (triggered by
-   * claims), or by `sweep()`. `false` (the old "off") is still accepted and means the default.
-   */
-  retention?: RetentionOptions | false;
-  /**
-   * Told about what the store met and worked around without failing a call: an entry moved to
-   * corrupt/, an entry skipped because it cannot be read, a failed background sweep (see
-   * StoreProblem). Default: `process.emitWarning`, so that nothing is skipped silently. The same
-   * entry is reported at most once a minute; `problems()` keeps the last hundred.
-   */
-  onProblem?: (problem: StoreProblem) => void;
-}
+export type { FileStoreOptions } from './store-options.js';
 
 /**
  * A durable job store in a directory: one file per job, every transition a rename, safe for several
@@ -111,10 +89,9 @@ export class FileJobStore
   private readonly retention: ResolvedRetention;
   private readonly create: boolean;
   private opened: Promise<void> | undefined;
-  private lastSweepAt = Number.NEGATIVE_INFINITY;
-  private sweeping: Promise<void> | undefined;
+  private readonly background: BackgroundSweep;
   private closed = false;
-  private watcher: ReadyWatcher | null = null;
+  private readonly wakeUps: WakeUps;
 
   constructor(options: FileStoreOptions) {
     if (
@@ -132,6 +109,8 @@ export class FileJobStore
     if (options.onProblem !== undefined && typeof options.onProblem !== 'function')
       throw new InvalidOptionError('onProblem', 'must be a function');
     this.ctx = new StoreContext(this.dir, this.clock, options.onProblem ?? warnProblem);
+    this.background = new BackgroundSweep(this.ctx, this.retention);
+    this.wakeUps = new WakeUps(this.ctx, () => this.open());
   }
 
   /** Makes `dir` an empty store (creating the directory if needed). An existing store is left as it is. */
@@ -181,7 +160,7 @@ export class FileJobStore
   async claimJobs(request: ClaimRequest): Promise<ClaimedJob[]> {
     const checked = checkClaimRequest(request);
     return this.run('claim', () => {
-      this.maybeSweep();
+      this.background.maybeRun();
       return claimJobs(this.ctx, checked);
     });
   }
@@ -214,29 +193,7 @@ export class FileJobStore
    * processes (see watch.ts). Polling (claimJobs) stays the fallback where a watch cannot be made.
    */
   onJobsAvailable(listener: (queue: string) => void): () => void {
-    const off = this.ctx.onJobsAvailable(listener);
-    if (this.watcher === null && !this.closed) {
-      const watcher = new ReadyWatcher(this.ctx, (queue) => this.ctx.notify([queue]));
-      this.watcher = watcher;
-      this.open()
-        .then(() => watcher.start())
-        .catch((err: unknown) => {
-          const error = toStoreError(this.dir, 'watch', err);
-          this.ctx.problems.report(
-            'watch-failed',
-            this.dir,
-            `cannot watch ${this.dir} for new jobs (${error.message}); polling finds them instead`,
-            error,
-          );
-        });
-    }
-    return () => {
-      off();
-      if (this.ctx.listenerCount === 0) {
-        this.watcher?.close();
-        this.watcher = null;
-      }
-    };
+    return this.wakeUps.add(listener);
   }
 
   // ---- admin ----
@@ -264,16 +221,7 @@ export class FileJobStore
       (jobId) => this.getJob(jobId),
       id,
       options,
-      async (jobId, wake) => {
-        const waiters = this.ctx.finishWaiters;
-        let set = waiters.get(jobId);
-        if (!set) waiters.set(jobId, (set = new Set()));
-        set.add(wake);
-        return () => {
-          set.delete(wake);
-          if (set.size === 0) waiters.delete(jobId);
-        };
-      },
+      async (jobId, wake) => this.ctx.onJobFinished(jobId, wake),
     );
   }
 
@@ -366,9 +314,8 @@ export class FileJobStore
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.watcher?.close();
-    this.watcher = null;
-    await this.sweeping;
+    this.wakeUps.close();
+    await this.background.settled();
     await this.ctx.close();
   }
 
@@ -388,36 +335,6 @@ export class FileJobStore
     } catch (err) {
       throw toStoreError(this.dir, operation, err);
     }
-  }
-
-  /**
-   * The background sweep, triggered by claims: every `retention.intervalMs` it removes jobs past
-   * their keep times; without an interval (the default) it only clears temp files of dead writers,
-   * once a minute, and removes no job.
-   */
-  private maybeSweep(): void {
-    if (this.sweeping) return;
-    const interval = this.retention.intervalMs ?? HOUSEKEEPING_INTERVAL_MS;
-    const now = this.clock.now().getTime();
-    if (now - this.lastSweepAt < interval) return;
-    this.lastSweepAt = now;
-    this.sweeping = sweep(this.ctx, this.retention.intervalMs === undefined ? null : this.retention)
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          // Retried at the next interval; a claim must not fail for it.
-          const error = toStoreError(this.dir, 'sweep', err);
-          this.ctx.problems.report(
-            'sweep-failed',
-            this.dir,
-            `the retention sweep failed (${error.message}); it runs again in ${interval} ms`,
-            error,
-          );
-        },
-      )
-      .finally(() => {
-        this.sweeping = undefined;
-      });
   }
 }
 

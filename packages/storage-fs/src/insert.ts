@@ -6,7 +6,8 @@ import { decodeContent, encodeContent, type JobContent } from './content.js';
 import { errnoCode, isMissing, unlinkQuietly, writeTemp } from './durable.js';
 import { describeCondition, PROVIDER, toStoreError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import { formatName, ID_PATTERN, NO_RUN, type ParsedName, type ReadyName, type StateDir } from './layout.js';
+import type { StateDir } from './layout.js';
+import { formatName, ID_PATTERN, NO_RUN, type ParsedName, type ReadyName } from './job-names.js';
 import type { StoreContext } from './store-context.js';
 
 export function keyFile(ctx: StoreContext, uniqueKey: string): string {

@@ -4,7 +4,8 @@ import { relative } from 'node:path';
 import { errnoCode, isMissing } from './durable.js';
 import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import { openJobFile, type StoreContext } from './store-context.js';
+import { openJobFile } from './job-file.js';
+import type { StoreContext } from './store-context.js';
 
 /**
  * Append-only files of JSON records (runs/, logs/). Each record is written as "\n" + JSON, newline
@@ -50,7 +51,7 @@ export async function appendRecords(
     try {
       const isNew = sync && (await fh.stat()).size === 0;
       await fsOps.write(fh, text);
-      if (sync) await fh.datasync();
+      if (sync) await fsOps.datasync(fh);
       return isNew;
     } finally {
       await fh.close().catch(() => undefined);

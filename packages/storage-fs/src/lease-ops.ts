@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { InvalidOptionError, type JobLease, type JobProgress, type LeaseCheck, type LogAppend } from '@oddjob/core';
 import { isMissing } from './durable.js';
 import { fsOps } from './fs-ops.js';
-import { formatName, type ParsedName, type RunningName } from './layout.js';
+import { formatName, type ParsedName, type RunningName } from './job-names.js';
 import { appendLogLines } from './logs-file.js';
 import { rewriteUnderLease } from './rewrite.js';
 import type { Located, StoreContext } from './store-context.js';

@@ -8,7 +8,7 @@ import {
 import type { JobContent } from './content.js';
 import { describeCondition, PROVIDER, toStoreError } from './errors.js';
 import { moveHeld, withHeld } from './lease-ops.js';
-import { lastRunOf, type FinalName, type RunningName } from './layout.js';
+import { lastRunOf, type FinalName, type RunningName } from './job-names.js';
 import { appendLogLines } from './logs-file.js';
 import { rewriteUnderLease } from './rewrite.js';
 import type { Located, StoreContext } from './store-context.js';

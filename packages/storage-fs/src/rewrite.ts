@@ -5,9 +5,10 @@ import { decodeContent, encodeContent, type JobContent } from './content.js';
 import { isMissing, unlinkQuietly, writeTemp } from './durable.js';
 import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import { formatName, type ParsedName, type RunningName } from './layout.js';
+import { formatName, type ParsedName, type RunningName } from './job-names.js';
 import { appendEndedRun, type RunEnd } from './runs-file.js';
-import { openJobFile, type Located, type StoreContext } from './store-context.js';
+import { openJobFile } from './job-file.js';
+import type { Located, StoreContext } from './store-context.js';
 
 /** A fresh lease token: 16 characters of base64url, safe in a file name, unguessable. */
 export function newToken(): string {

@@ -3,7 +3,7 @@ import type { JobContent } from './content.js';
 import { toRecord } from './content.js';
 import { describeCondition, toStoreError } from './errors.js';
 import { appendRecords, readRecords } from './jsonl.js';
-import { lastRunOf, type ParsedName } from './layout.js';
+import { lastRunOf, type ParsedName } from './job-names.js';
 import type { StoreContext } from './store-context.js';
 
 /**

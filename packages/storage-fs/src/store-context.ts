@@ -1,21 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { mkdir, readFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { QueueListeners, type Clock } from '@oddjob/core';
 import { decodeContent, type JobContent } from './content.js';
-import { DirSyncer, errnoCode, isMissing, unlinkQuietly, writeNewFile } from './durable.js';
+import { DirSyncer, isMissing, unlinkQuietly, writeNewFile } from './durable.js';
 import { describeCondition, toStoreError, UnreadableFileError } from './errors.js';
 import { fsOps } from './fs-ops.js';
-import {
-  decodeComponent,
-  encodeComponent,
-  Layout,
-  parseName,
-  STATE_DIRS,
-  type ParsedName,
-  type StateDir,
-} from './layout.js';
+import { readJobFile } from './job-file.js';
+import { decodeComponent, encodeComponent, Layout, STATE_DIRS, type StateDir } from './layout.js';
+import { parseName, type ParsedName } from './job-names.js';
 import type { RecordedOutcome } from './outcomes.js';
 import { HostNames } from './hosts.js';
 import { ProblemLog, type StoreProblem } from './problems.js';
@@ -39,61 +32,6 @@ const GONE: ReadResult = Object.freeze({ kind: 'gone' });
 const QUARANTINED: ReadResult = Object.freeze({ kind: 'quarantined' });
 const UNREADABLE: ReadResult = Object.freeze({ kind: 'unreadable' });
 
-/**
- * Job files are opened so that nothing in their place can hang or mislead a read: not through a
- * symbolic link (O_NOFOLLOW: the store never writes one), and without blocking (O_NONBLOCK: opening a
- * FIFO for reading would otherwise wait for a writer forever, stalling every claim of the store).
- */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-function kindOf(info: Stats): string {
-  if (info.isDirectory()) return 'a directory';
-  if (info.isFIFO()) return 'a FIFO';
-  if (info.isSocket()) return 'a socket';
-  if (info.isSymbolicLink()) return 'a symbolic link';
-  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}
-
-/** The open failures that say "this entry can never be read as a job", as a reason; else null. */
-function unreadableReason(err: unknown): string | null {
-  switch (errnoCode(err)) {
-    case 'ELOOP':
-      return 'it is a symbolic link, which the store never writes in place of a job file';
-    case 'EISDIR':
-      return 'it is a directory, not a job file';
-    case 'ENXIO':
-      return 'it is a socket or a FIFO, not a job file';
-    case 'EACCES':
-    case 'EPERM':
-      return `this process may not read it (${errnoCode(err)}); every file of the store must be readable by every process using it`;
-    default:
-      return null;
-  }
-}
-
-/**
- * Opens a job file for reading, refusing anything that is not a regular file. Throws ENOENT if the
- * name is gone, UnreadableFileError if the entry can never be a job, and other errors as they come.
- */
-export async function openJobFile(path: string): Promise<FileHandle> {
-  let fh: FileHandle;
-  try {
-    fh = await fsOps.open(path, READ_FLAGS);
-  } catch (err) {
-    const reason = unreadableReason(err);
-    throw reason === null ? err : new UnreadableFileError(reason, 'read', { cause: err });
-  }
-  try {
-    const info = await fh.stat();
-    if (!info.isFile()) throw new UnreadableFileError(`it is ${kindOf(info)}, not a job file`);
-    return fh;
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    throw err;
-  }
-}
-
 /** What a corrupt file was moved to and why. */
 export interface CorruptFile {
   file: string;
@@ -113,13 +51,15 @@ export class StoreContext {
   /** Outcomes written whose batch was rejected, until the batch is retried (see outcomes.ts). */
   readonly recordedOutcomes = new Map<string, RecordedOutcome>();
   private readonly knownQueues = new Set<string>();
+  /** Each ready/ directory's names as last listed, parsed (see listState). */
+  private readonly readyNames = new Map<string, Map<string, ParsedName>>();
   private readonly jobLocks = new Map<string, Promise<unknown>>();
   private readonly listeners = new QueueListeners();
   readonly problems: ProblemLog;
   /** The host names behind the tags in job names. */
   readonly hosts: HostNames;
   /** waitForJob callers of this process, woken when this store object makes their job final. */
-  readonly finishWaiters = new Map<string, Set<() => void>>();
+  private readonly finishWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     root: string,
@@ -129,6 +69,17 @@ export class StoreContext {
     this.layout = new Layout(root);
     this.problems = new ProblemLog(onProblem, () => this.nowMs());
     this.hosts = new HostNames(this.layout, this.syncer, this.problems);
+  }
+
+  /** Registers a waitForJob caller's wake-up for one job; returns its removal. */
+  onJobFinished(id: string, wake: () => void): () => void {
+    let set = this.finishWaiters.get(id);
+    if (!set) this.finishWaiters.set(id, (set = new Set()));
+    set.add(wake);
+    return () => {
+      set.delete(wake);
+      if (set.size === 0) this.finishWaiters.delete(id);
+    };
   }
 
   /** Wakes this process's waiters on these jobs (they re-read the job; see core's waitForFinalJob). */
@@ -195,24 +146,25 @@ export class StoreContext {
       );
       return [];
     }
+    // ready/ holds the backlog, listed again by every claim: names seen in the last listing are not
+    // parsed again (a name never changes meaning; the map keeps only the names listed this time).
+    const seen = state === 'ready' ? this.readyNames.get(dir) : undefined;
+    const now = state === 'ready' ? new Map<string, ParsedName>() : undefined;
     const out: Located[] = [];
     for (const name of names) {
-      const parsed = parseName(state, name);
-      if (parsed) out.push({ queue, name, parsed });
-      else await this.quarantine(queue, state, name, `file name "${name}" is not one this store writes in ${state}/`);
+      const parsed = seen?.get(name) ?? parseName(state, name);
+      if (parsed) {
+        now?.set(name, Object.freeze(parsed));
+        out.push({ queue, name, parsed });
+      } else await this.quarantine(queue, state, name, `file name "${name}" is not one this store writes in ${state}/`);
     }
+    if (now) this.readyNames.set(dir, now);
     return out;
   }
 
   /** Reads a job file. Throws ENOENT if it moved, UnreadableFileError if it cannot be a job. */
   async readContent(queue: string, state: StateDir, name: string): Promise<JobContent> {
-    const fh = await openJobFile(this.layout.file(queue, state, name));
-    let text: string;
-    try {
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
+    const text = await readJobFile(this.layout.file(queue, state, name));
     const content = decodeContent(text);
     const parsed = parseName(state, name);
     if (parsed && content.id !== parsed.id)

@@ -2,7 +2,8 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMissing, writeTemp, unlinkQuietly } from './durable.js';
 import { fsOps } from './fs-ops.js';
-import { parseName, STATE_DIRS, type Layout, type StateDir } from './layout.js';
+import { STATE_DIRS, type Layout, type StateDir } from './layout.js';
+import { parseName } from './job-names.js';
 
 /**
  * Layout 2 → 3 (host affinity): only the marker changes. Layout 3 adds flag `h` to the names of

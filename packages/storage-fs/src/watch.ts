@@ -2,7 +2,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toStoreError } from './errors.js';
-import { decodeComponent, encodeComponent, parseName } from './layout.js';
+import { decodeComponent, encodeComponent } from './layout.js';
+import { parseName } from './job-names.js';
 import type { StoreContext } from './store-context.js';
 
 /** How often, and how long apart, a new queue's ready/ is looked for (it is made just after its queue directory). */

@@ -9,9 +9,16 @@
  *     adds <count> jobs to queue "mp" with unique keys <keyPrefix><i>, in batches of 50.
  *   open <dir>
  *     opens the store; on a StoreSetupError prints its message to stderr and exits with 3.
+ *   group <dir> <acks> <holdMarker> <holdAfterAcks>
+ *     8 producers (addJobs of 3) and 2 claimers (claim 10, record done) on queue "gc", appending
+ *     "enq <ids>" / "done <ids>" to <acks> as each call is acknowledged. Once <holdAfterAcks> acks are
+ *     written, every directory fsync from then on never returns, and soon after <holdMarker> is
+ *     created holding the number of acks at the hold: the process then sits with batches renamed
+ *     but not yet fsynced, for the test to kill it there.
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { StoreSetupError } from '@oddjob/core';
+import { fsOps } from '../src/fs-ops.js';
 import { FileJobStore, FileJobQueueAdder } from '../src/index.js';
 
 async function claim(
@@ -60,6 +67,62 @@ async function produce(dir: string, count: number, keyPrefix: string, reverse: b
   await store.close();
 }
 
+async function groupCommit(dir: string, acks: string, hold: string, holdAfter: number): Promise<void> {
+  const store = await FileJobStore.open({ dir, retention: false });
+  const adder = new FileJobQueueAdder(store);
+  let acked = 0;
+  let holding = false;
+  const ack = (kind: 'enq' | 'done', ids: readonly string[]) => {
+    if (ids.length === 0) return;
+    appendFileSync(acks, `${kind} ${ids.join(' ')}\n`); // one line per acknowledged call
+    acked++;
+  };
+  const realSync = fsOps.sync;
+  fsOps.sync = (fh) => {
+    if (!holding && acked >= holdAfter) {
+      holding = true;
+      // Given a moment, a store that acknowledged without its fsync would go on acknowledging; one
+      // that waits can add only the acks of fsyncs completed before the hold. The marker says how
+      // many acks there were when it began (written whole, by a rename, for the test to read).
+      const heldAt = acked;
+      setTimeout(() => {
+        writeFileSync(`${hold}.tmp`, String(heldAt));
+        renameSync(`${hold}.tmp`, hold);
+      }, 500);
+    }
+    // Held: the renames of the batch that asked are done, its fsync never is. Nothing that needs
+    // it may be acknowledged from here on.
+    return holding ? new Promise<void>(() => undefined) : realSync(fh);
+  };
+  let n = 0;
+  const producer = async () => {
+    for (;;) {
+      const batch = [0, 1, 2].map(() => ({
+        call: { target: 't', method: 'run', args: [n++] },
+        options: { queue: 'gc' },
+      }));
+      ack('enq', await adder.addJobs(batch));
+    }
+  };
+  const claimer = async (owner: string) => {
+    for (;;) {
+      const jobs = await store.claimJobs({ queues: ['gc'], limit: 10, owner, leaseMs: 600_000 });
+      if (jobs.length === 0) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      const checks = await store.recordOutcomes(
+        jobs.map((j) => ({ kind: 'done' as const, lease: { jobId: j.id, token: j.lease.token } })),
+      );
+      ack(
+        'done',
+        jobs.filter((_, i) => checks[i] === 'ok').map((j) => j.id),
+      );
+    }
+  };
+  await Promise.all([...Array.from({ length: 8 }, producer), claimer('gc-0'), claimer('gc-1')]);
+}
+
 async function openOnly(dir: string): Promise<void> {
   try {
     await (await FileJobStore.open({ dir })).close();
@@ -86,7 +149,9 @@ const run =
       ? produce(args[0], Number(args[1]), args[2], args[3] === '1')
       : mode === 'open'
         ? openOnly(args[0])
-        : Promise.reject(new Error(`unknown mode ${mode}`));
+        : mode === 'group'
+          ? groupCommit(args[0], args[1], args[2], Number(args[3]))
+          : Promise.reject(new Error(`unknown mode ${mode}`));
 run.catch((err: unknown) => {
   console.error(err);
   process.exit(1);
