@@ -34,15 +34,11 @@ export interface ScheduleOptions {
 /** The job a schedule makes: the typed form `{ target: EmailJob, call: (j) => j.send(...) }` or a plain JobCall. */
 export type ScheduledCall<T = unknown> = { target: JobClass<T>; call: CallRecorder<T> } | JobCall;
 
-/** A change to a schedule; fields left out keep their value. */
-export interface SchedulePatch<T = unknown> {
-  cron?: string;
-  at?: Date;
-  timeZone?: string;
-  queue?: string;
-  retry?: RetryPolicy;
-  metadata?: JobMetadata;
-  misfire?: MisfirePolicy;
+/**
+ * A change to a schedule; fields left out keep their value. Every option but `paused` (pause and
+ * resume are their own calls), and a new payload.
+ */
+export interface SchedulePatch<T = unknown> extends Partial<Omit<ScheduleOptions, 'paused'>> {
   /** New payload (target, method, arguments). */
   job?: ScheduledCall<T>;
 }
