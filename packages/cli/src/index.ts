@@ -1,11 +1,4 @@
 export { buildProgram, run, describeError } from './program.js';
 export { parseStoreSpec, openStore, type CliStore, type StoreSpec, type StoreKind } from './store.js';
 export { CliError, EXIT_NOT_AVAILABLE } from './errors.js';
-export {
-  resolveStores,
-  parseTenantsEnv,
-  splitTenantForm,
-  TENANT_NAME,
-  type StoreSet,
-  type NamedSpec,
-} from './tenants.js';
+export { resolveStores, parseTenantsEnv, splitTenantForm, type StoreSet, type NamedSpec } from './tenants.js';

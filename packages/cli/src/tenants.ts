@@ -6,9 +6,6 @@ import { TENANT_PATTERN } from '@oddjob/core';
 import { CliError } from './errors.js';
 import { parseStoreSpec, type StoreSpec } from './store.js';
 
-/** Core's tenant name rule, the one the executor shell and the dashboard check: one name addresses a store everywhere. */
-export const TENANT_NAME = TENANT_PATTERN;
-
 export interface NamedSpec {
   name: string;
   spec: StoreSpec;
@@ -48,7 +45,7 @@ export function splitTenantForm(value: string): { name: string; location: string
   const eq = value.indexOf('=');
   if (eq <= 0) return null;
   const name = value.slice(0, eq);
-  return TENANT_NAME.test(name) ? { name, location: value.slice(eq + 1) } : null;
+  return TENANT_PATTERN.test(name) ? { name, location: value.slice(eq + 1) } : null;
 }
 
 function fromStoreOptions(values: readonly string[], schema: string | undefined): StoreSet {
@@ -120,9 +117,14 @@ function parseJsonForm(text: string): { name: string; location: string }[] {
   return entries.map(([name, location]) => ({ name, location: location as string }));
 }
 
+/**
+ * A comma that starts the next `NAME=`, NAME by core's tenant rule (its source without the anchors):
+ * a multi-host URL (postgres://h1,h2/db) keeps its commas.
+ */
+const NEXT_ENTRY = new RegExp(`,(?=\\s*${TENANT_PATTERN.source.replace(/^\^|\$$/g, '')}=)`);
+
 function parseListForm(text: string): { name: string; location: string }[] {
-  // Split only at a comma that starts the next NAME=: a multi-host URL (postgres://h1,h2/db) keeps its commas.
-  const parts = text.split(/,(?=\s*[A-Za-z0-9_.-]{1,100}=)/).map((p) => p.trim());
+  const parts = text.split(NEXT_ENTRY).map((p) => p.trim());
   return parts.map((part) => {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new CliError(`ODDJOB_TENANTS entry ${JSON.stringify(part)}: expected ${ENTRY_FORM}`);
@@ -133,7 +135,7 @@ function parseListForm(text: string): { name: string; location: string }[] {
 }
 
 function checkName(name: string): void {
-  if (!TENANT_NAME.test(name))
+  if (!TENANT_PATTERN.test(name))
     throw new CliError(
       `ODDJOB_TENANTS: tenant name ${JSON.stringify(name)} must be 1 to 100 letters, digits, "_", "." or "-"`,
     );

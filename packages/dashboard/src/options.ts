@@ -44,9 +44,6 @@ export interface DashboardOptions extends Partial<TenantOptions> {
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
-/** Core's tenant name rule, as the executor shell and the CLI check it: one name addresses a store everywhere. */
-export const TENANT_NAME = TENANT_PATTERN;
-
 function checkTenant(t: Partial<TenantOptions>, where: string): void {
   if (t === null || typeof t !== 'object') throw new TypeError(`dashboard ${where} must be an object with { admin }`);
   if (t.admin === undefined || typeof t.admin?.listJobs !== 'function') {
@@ -71,8 +68,8 @@ export function checkOptions(o: DashboardOptions): void {
   if (o.tenants === null || typeof o.tenants !== 'object' || Object.keys(o.tenants).length === 0)
     throw new TypeError('dashboard options.tenants must be an object of one or more { name: { admin, ... } }');
   for (const [name, t] of Object.entries(o.tenants)) {
-    if (!TENANT_NAME.test(name))
-      throw new TypeError(`dashboard tenant name "${name}" must match ${String(TENANT_NAME)}`);
+    if (!TENANT_PATTERN.test(name))
+      throw new TypeError(`dashboard tenant name "${name}" must match ${String(TENANT_PATTERN)}`);
     checkTenant(t, `options.tenants.${name}`);
   }
 }
