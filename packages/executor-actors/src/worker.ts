@@ -124,22 +124,6 @@ export class JobWorker implements Behaviour<WorkerMessage> {
       // methods and nothing else. Unknown names throw errors the coordinator never retries.
       const target = this.deps.registry.resolveTarget(job.target);
       const method = this.deps.registry.resolveMethod(job.target, job.method);
-      if (this.deps.sandbox?.takes(job.target) === true) {
-        // The thread decodes the arguments and builds the target itself; its progress and logs come
-        // back through this run's context, and an abort terminates the thread.
-        const ctx = new RunContext(
-          run,
-          this.deps.layer,
-          this.deps.logger,
-          this.deps.clock,
-          this.deps.tenant,
-          this.deps.events,
-        );
-        return this.settle(run, null, run.race(this.deps.sandbox.run(job, ctx, run.signal)));
-      }
-      const args = deserializeArgs(job.args, job.id);
-      scope = this.deps.containers.createScope();
-      const instance: unknown = scope.resolve(target);
       const ctx = new RunContext(
         run,
         this.deps.layer,
@@ -148,6 +132,14 @@ export class JobWorker implements Behaviour<WorkerMessage> {
         this.deps.tenant,
         this.deps.events,
       );
+      if (this.deps.sandbox?.takes(job.target) === true) {
+        // The thread decodes the arguments and builds the target itself; its progress and logs come
+        // back through this run's context, and an abort terminates the thread.
+        return this.settle(run, null, run.race(this.deps.sandbox.run(job, ctx, run.signal)));
+      }
+      const args = deserializeArgs(job.args, job.id);
+      scope = this.deps.containers.createScope();
+      const instance: unknown = scope.resolve(target);
       passContextPositionally(method, args, ctx);
       const call = () => runWithJobContext(ctx, () => method.apply(instance, args));
       const wrappers = this.deps.wrappers;
