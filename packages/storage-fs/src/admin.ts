@@ -19,7 +19,15 @@ import { PROVIDER } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import { keyFile } from './insert.js';
 import { FINAL_DIRS, type StateDir } from './layout.js';
-import { formatName, ID_PATTERN, lastRunOf, statusOf, type FinalName, type ParsedName } from './job-names.js';
+import {
+  endedName,
+  formatName,
+  ID_PATTERN,
+  lastRunOf,
+  statusOf,
+  type FinalName,
+  type ParsedName,
+} from './job-names.js';
 import { readLogs } from './logs-file.js';
 import { appendEndedRunAfter, readRuns } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';
@@ -180,16 +188,7 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
     ctx,
     id,
     (p) => !isFinalStatus(statusOf(p)),
-    (p, now) => ({
-      state: 'cancelled',
-      finishedAt: now,
-      id: p.id,
-      attempts: p.attempts,
-      runAt: p.runAt,
-      ...lastRunOf(p),
-      result: false,
-      pinned: p.pinned,
-    }),
+    (p, now) => endedName(p, 'cancelled', now),
   );
   if (moved === null) return false;
   const { from, to } = moved;

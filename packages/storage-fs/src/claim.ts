@@ -12,7 +12,7 @@ import { isMissing } from './durable.js';
 import { describeCondition, toStoreError } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import { encodeComponent } from './layout.js';
-import { formatName, lastRunOf, type ReadyName, type RunningName } from './job-names.js';
+import { endedName, formatName, type ReadyName, type RunningName } from './job-names.js';
 import { newToken, rewriteUnderLease } from './rewrite.js';
 import { appendEndedRunAfter } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';
@@ -244,16 +244,7 @@ async function failExhausted(ctx: StoreContext, loc: Located<RunningName>, dirs:
       ctx,
       loc,
       (old) => ({ ...old, lastError: leaseExpiredError(p.owner) }),
-      (at) => ({
-        state: 'failed',
-        finishedAt: at,
-        id: p.id,
-        attempts: p.attempts,
-        runAt: p.runAt,
-        ...lastRunOf(p),
-        result: false,
-        pinned: p.pinned,
-      }),
+      (at) => endedName(p, 'failed', at),
       dirs,
       (old, at) => ({
         content: old,

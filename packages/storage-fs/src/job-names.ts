@@ -86,6 +86,23 @@ export function lastRunOf(n: ParsedName): LastRun {
 }
 
 /**
+ * The final name of a job the store itself ends (a cancel; a last attempt whose lease expired): the
+ * latest attempt carried over, no result.
+ */
+export function endedName(p: ParsedName, state: 'failed' | 'cancelled', finishedAt: number): FinalName {
+  return {
+    state,
+    finishedAt,
+    id: p.id,
+    attempts: p.attempts,
+    runAt: p.runAt,
+    ...lastRunOf(p),
+    result: false,
+    pinned: p.pinned,
+  };
+}
+
+/**
  * Layout 2 names (layout 1 names had only the first five, seven and four fields; upgrade.ts renames them):
  * ```
  * ready:    <runAt>~<id>~<n|r>[p]~<attempts>~<updatedAt>~<startedAt>~<executor>~<hostTag>
