@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageOperationError } from '@oddjob/core';
 import { CommitQueue } from './commit-queue.js';
@@ -53,6 +53,20 @@ export async function writeNewFile(path: string, text: string, sync: boolean): P
 
 export async function unlinkQuietly(path: string): Promise<void> {
   await fsOps.unlink(path).catch(() => undefined);
+}
+
+/**
+ * One fsync of a directory on a handle of its own, for the rare paths (creating a store, upgrading its
+ * layout) that run before the store's DirSyncer exists; it goes to the file system directly, not
+ * through the injectable fsOps.
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**

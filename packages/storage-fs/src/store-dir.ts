@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
-import { access, link, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { access, link, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StoreSetupError } from '@oddjob/core';
-import { errnoCode, isMissing, unlinkQuietly, writeTemp } from './durable.js';
+import { errnoCode, fsyncDir, isMissing, unlinkQuietly, writeTemp } from './durable.js';
 import { Layout, MARKER_FILE } from './layout.js';
 import { upgradeLayout } from './upgrade.js';
 
@@ -15,15 +15,6 @@ const FORMAT = 'oddjob-fs';
 
 function markerText(version: number): string {
   return JSON.stringify({ format: FORMAT, version }) + '\n';
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMissing, writeTemp, unlinkQuietly } from './durable.js';
+import { fsyncDir, isMissing, writeTemp, unlinkQuietly } from './durable.js';
 import { fsOps } from './fs-ops.js';
 import { STATE_DIRS, type Layout, type StateDir } from './layout.js';
 import { parseName } from './job-names.js';
@@ -95,14 +95,5 @@ async function listOrNone(dir: string): Promise<string[]> {
   } catch (err) {
     if (isMissing(err)) return [];
     throw err;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
