@@ -1,10 +1,24 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 
-/** What the dashboard's `metrics` option wants: `startDashboard({ ..., metrics: dashboardMetrics(registry) })`. */
-export function dashboardMetrics(registry: Registry): () => Promise<{ contentType: string; body: string }> {
-  return async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+/**
+ * What the dashboard's `metrics` option wants: `startDashboard({ ..., metrics: dashboardMetrics(registry) })`.
+ * Several registries (one per tenant, each with its own `tenant` default label) are merged at every
+ * scrape by prom-client's aggregation; the labels keep their series apart.
+ */
+export function dashboardMetrics(
+  registries: Registry | readonly Registry[],
+): () => Promise<{ contentType: string; body: string }> {
+  if (!Array.isArray(registries)) {
+    const registry = registries as Registry;
+    return async () => ({ contentType: registry.contentType, body: await registry.metrics() });
+  }
+  const all = registries as readonly Registry[];
+  return async () => {
+    const merged = AggregatorRegistry.aggregate(await Promise.all(all.map((r) => r.getMetricsAsJSON())));
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  };
 }
 
 export interface MetricsServer {

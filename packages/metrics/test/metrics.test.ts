@@ -3,7 +3,7 @@ import { get } from 'node:http';
 import { JobRegistry, MemoryJobStore, Retry, job, type IJobQueueAdmin } from '@oddjob/core';
 import { JobExecutorShell, silentLogger } from '@oddjob/executor-actors';
 import { expect } from 'chai';
-import { collectMetrics, countedAdder, serveMetrics } from '../src/index.js';
+import { collectMetrics, countedAdder, dashboardMetrics, serveMetrics } from '../src/index.js';
 
 const registry = new JobRegistry();
 
@@ -150,5 +150,28 @@ describe('@oddjob/metrics: Prometheus metrics from a real executor', function ()
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('@oddjob/metrics: dashboardMetrics over one registry per tenant', function () {
+  it('merges them at each scrape, every series keeping its tenant label', async function () {
+    const [a, b] = [new MemoryJobStore(), new MemoryJobStore()];
+    const registries = [a, b].map((store, i) => {
+      const registry = collectMetrics({ admin: store });
+      registry.setDefaultLabels({ tenant: i === 0 ? 'a' : 'b' });
+      return registry;
+    });
+    await a.adder().addJob({ target: 't', method: 'm', args: [] }, { queue: 'qa' });
+    await b
+      .adder()
+      .addJobs([1, 2].map((n) => ({ call: { target: 't', method: 'm', args: [n] }, options: { queue: 'qb' } })));
+    const { contentType, body } = await dashboardMetrics(registries)();
+    expect(contentType).to.contain('text/plain');
+    const waiting = body.split('\n').filter((l) => l.startsWith('oddjob_jobs_waiting{'));
+    expect(waiting).to.have.members([
+      'oddjob_jobs_waiting{queue="qa",tenant="a"} 1',
+      'oddjob_jobs_waiting{queue="qb",tenant="b"} 2',
+    ]);
+    await Promise.all([a.close(), b.close()]);
   });
 });

@@ -1,18 +1,15 @@
 import { ScheduleManager, type JobRegistry } from '@oddjob/core';
 import type { DashboardOptions, TenantOptions } from '@oddjob/dashboard';
 import { Command } from 'commander';
-import type { Registry } from 'prom-client';
 import { selectionOf, withTargets, type OpenTarget } from '../context.js';
 import { loadWorkerModule, port, untilSignal } from './serve.js';
 
-/** The metrics package and prom-client, loaded with the dashboard rather than at start-up. */
-interface Metrics {
-  m: typeof import('@oddjob/metrics');
-  aggregate: (typeof import('prom-client'))['AggregatorRegistry']['aggregate'];
-}
+/** The metrics package, loaded with the dashboard rather than at start-up. */
+type Metrics = typeof import('@oddjob/metrics');
+type Registry = ReturnType<Metrics['collectMetrics']>;
 
 /** What the dashboard serves for one store, with its gauges and enqueue counter on `registry`. */
-function tenantOptions({ m }: Metrics, t: OpenTarget, registry: Registry, jobRegistry?: JobRegistry): TenantOptions {
+function tenantOptions(m: Metrics, t: OpenTarget, registry: Registry, jobRegistry?: JobRegistry): TenantOptions {
   return {
     admin: t.store.admin,
     adder: m.countedAdder(t.store.adder(jobRegistry), registry, jobRegistry),
@@ -22,13 +19,12 @@ function tenantOptions({ m }: Metrics, t: OpenTarget, registry: Registry, jobReg
 
 /**
  * One store as before tenants; several as `{ tenants }`, each with a registry of its own labelled
- * `tenant`, merged on scrape (prom-client's aggregation: the tenant labels keep every series apart).
+ * `tenant`, merged on scrape (see the metrics package's dashboardMetrics).
  */
-function storeOptions(lib: Metrics, open: OpenTarget[], across: boolean, jobRegistry?: JobRegistry): DashboardOptions {
-  const { m, aggregate } = lib;
+function storeOptions(m: Metrics, open: OpenTarget[], across: boolean, jobRegistry?: JobRegistry): DashboardOptions {
   if (!across) {
     const registry = m.collectMetrics({ admin: open[0].store.admin });
-    return { ...tenantOptions(lib, open[0], registry, jobRegistry), metrics: m.dashboardMetrics(registry) };
+    return { ...tenantOptions(m, open[0], registry, jobRegistry), metrics: m.dashboardMetrics(registry) };
   }
   const registries = open.map((t) => {
     const registry = m.collectMetrics({ admin: t.store.admin });
@@ -36,13 +32,9 @@ function storeOptions(lib: Metrics, open: OpenTarget[], across: boolean, jobRegi
     return registry;
   });
   const tenants = Object.fromEntries(
-    open.map((t, i) => [t.tenant as string, tenantOptions(lib, t, registries[i], jobRegistry)]),
+    open.map((t, i) => [t.tenant as string, tenantOptions(m, t, registries[i], jobRegistry)]),
   );
-  const metrics = async () => {
-    const merged = aggregate(await Promise.all(registries.map((r) => r.getMetricsAsJSON())));
-    return { contentType: merged.contentType, body: await merged.metrics() };
-  };
-  return { tenants, metrics };
+  return { tenants, metrics: m.dashboardMetrics(registries) };
 }
 
 export function dashboardCommand(): Command {
@@ -58,15 +50,10 @@ export function dashboardCommand(): Command {
       const { targets, across } = selectionOf(cmd);
       const jobRegistry = o.module === undefined ? undefined : (await loadWorkerModule(o.module)).registry;
       // Loaded here, not at start-up: Fastify and the UI are only for this command.
-      const [{ startDashboard }, m, { AggregatorRegistry }] = await Promise.all([
-        import('@oddjob/dashboard'),
-        import('@oddjob/metrics'),
-        import('prom-client'),
-      ]);
-      const lib: Metrics = { m, aggregate: (metrics) => AggregatorRegistry.aggregate(metrics) };
+      const [{ startDashboard }, m] = await Promise.all([import('@oddjob/dashboard'), import('@oddjob/metrics')]);
       await withTargets(targets, async (open) => {
         const dash = await startDashboard({
-          ...storeOptions(lib, open, across, jobRegistry),
+          ...storeOptions(m, open, across, jobRegistry),
           registry: jobRegistry,
           readOnly: o.readOnly === true,
           host: o.host ?? '127.0.0.1',
