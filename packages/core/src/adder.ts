@@ -11,6 +11,7 @@ import { DEFAULT_RETRY_POLICY, validateRetryPolicy } from './retry.js';
 import { assertPlainJson, serializeArgs } from './serializer.js';
 import { checkDate, isStorableTime } from './checks/limits.js';
 import { checkHostName } from './checks/manager-checks.js';
+import { checkFlowOptions, resolveBatchParents, type CheckedFlowOptions } from './checks/flow-checks.js';
 import { METHOD_PATTERN, NAME_PATTERN, QUEUE_PATTERN } from './patterns.js';
 
 /** One entry of an `addJobs` batch: the typed form or the plain form, each with its options. */
@@ -50,6 +51,20 @@ export function prepareJob<T>(
   clock: Clock = systemClock,
   defaultPin: string | null = null,
 ): NewJob {
+  const { job, after } = prepareWithParents(spec, registry, clock, defaultPin);
+  if (after?.parents.some((p) => typeof p.job === 'number')) {
+    throw new InvalidOptionError('after', 'a batch index names a job of the same addJobs batch; use a job id here');
+  }
+  return { ...job, after: after as NewJob['after'] };
+}
+
+/** prepareJob, leaving batch indexes in `after` for addJobs to resolve. */
+function prepareWithParents<T>(
+  spec: JobSpec<T>,
+  registry: JobRegistry,
+  clock: Clock,
+  defaultPin: string | null,
+): { job: NewJob; after: CheckedFlowOptions['after'] } {
   let target: string;
   let method: string;
   let args: unknown[];
@@ -109,7 +124,8 @@ export function prepareJob<T>(
   const retry = options.retry === undefined ? DEFAULT_RETRY_POLICY : validateRetryPolicy(options.retry);
   const pin = options.pinnedHost === undefined ? defaultPin : options.pinnedHost;
   const pinnedHost = pin === null ? null : checkHostName('pinnedHost', pin);
-  return {
+  const flow = checkFlowOptions(options, uniqueKey !== null);
+  const job: NewJob = {
     id: newJobId(),
     queue,
     target,
@@ -120,7 +136,13 @@ export function prepareJob<T>(
     metadata,
     uniqueKey,
     pinnedHost,
+    uniqueScope: flow.uniqueScope,
+    priority: flow.priority,
+    after: null,
+    concurrency: flow.concurrency,
+    sequence: flow.sequence,
   };
+  return { job, after: flow.after };
 }
 
 /** Where (a path) a key or string inside plain JSON data holds U+0000, or null if nowhere. */
@@ -199,18 +221,31 @@ export class JobQueueAdder<Tx = never> implements IJobQueueAdder<Tx> {
   async addJobs(specs: readonly JobSpec<any>[], options: { tx?: Tx } = {}): Promise<string[]> {
     if (!Array.isArray(specs)) throw new InvalidOptionError('specs', 'must be an array');
     if (specs.length === 0) return [];
-    const jobs = specs.map((s, i) => {
+    const prepared = specs.map((s, i) => {
       try {
-        return this.prepare(s as JobSpec<unknown>);
+        return prepareWithParents(s as JobSpec<unknown>, this.registry, this.clock, this.pin);
       } catch (err) {
         if (err instanceof Error) err.message = `job ${i} of the batch: ${err.message}`;
         throw err;
       }
     });
+    const after = resolveBatchParents(
+      prepared.map((p) => p.job.id),
+      prepared.map((p) => p.after),
+    );
+    const jobs = prepared.map((p, i) => (after[i] === null ? p.job : { ...p.job, after: after[i] }));
     return this.writer.insertJobs(jobs, options.tx);
   }
 
   protected prepare(spec: JobSpec<unknown>): NewJob {
-    return prepareJob(spec, this.options.registry, this.options.clock, this.pin);
+    return prepareJob(spec, this.registry, this.clock, this.pin);
+  }
+
+  private get registry(): JobRegistry {
+    return this.options.registry ?? defaultRegistry;
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
   }
 }

@@ -13,6 +13,10 @@ export interface JobFilter {
    * need not be an existing id. At most 100 characters. `offset` then counts from there.
    */
   afterId?: string;
+  /** Only the steps of this sequence run (see SequenceTag). */
+  sequenceRun?: string;
+  /** Only the steps of runs of this sequence. */
+  sequence?: string;
   /** Default 100. */
   limit?: number;
   offset?: number;

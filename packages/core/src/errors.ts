@@ -71,6 +71,18 @@ export class InvalidOptionError extends OddJobError {
   }
 }
 
+/**
+ * A job's `after` named jobs the store does not hold (never added, or purged before the child was
+ * added). Nothing of the batch was written.
+ */
+export class UnknownParentError extends OddJobError {
+  constructor(readonly parentIds: readonly string[]) {
+    super(
+      `invalid option "after": ${parentIds.length === 1 ? 'job' : 'jobs'} ${parentIds.join(', ')} ${parentIds.length === 1 ? 'is' : 'are'} not in the store (never added, or purged); nothing was added`,
+    );
+  }
+}
+
 /** The executor no longer holds the job's lease (it expired and someone else claimed it, or it was cancelled). */
 export class LeaseLostError extends OddJobError {
   constructor(readonly jobId: string) {

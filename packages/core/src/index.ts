@@ -32,3 +32,4 @@ export * from './wait.js';
 export * from './runs.js';
 export * from './run-log.js';
 export * from './attempted.js';
+export * from './flow.js';

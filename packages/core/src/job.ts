@@ -2,6 +2,16 @@ import type { JobError } from './errors.js';
 import type { JobRun } from './history.js';
 import type { RetryPolicy } from './retry.js';
 import type { JobStatus } from './status.js';
+import type {
+  AfterRule,
+  AlreadyRunning,
+  DependencyWhen,
+  JobAfter,
+  JobConcurrency,
+  SequenceTag,
+  UniqueScope,
+  WaitingFor,
+} from './flow.js';
 
 /** Free-form, JSON-shaped data carried with a job: user id, tenant, correlation id, ... */
 export type JobMetadata = Record<string, unknown>;
@@ -41,6 +51,30 @@ export interface JobOptions {
    * adder's `pinToHost`, else not pinned.
    */
   pinnedHost?: string | null;
+  /** How long `uniqueKey` is held: 'stored' (default: until purged), 'unfinished', 'queued' (see flow.ts). */
+  uniqueScope?: UniqueScope;
+  /** An integer from -32768 to 32767; higher is claimed first (before runAt). Default 0. */
+  priority?: number;
+  /**
+   * Parents this job waits for: a stored job's id, the index of an earlier or later job of the same
+   * `addJobs` batch, or either with the status to wait for (`{ job, when }`, when defaulting to
+   * 'succeeded'). The job is `waiting` until every parent is final, then runs or is cancelled by
+   * `afterRule`. At most 1000 parents; unknown parents and cycles are refused.
+   */
+  after?: readonly (string | number | { job: string | number; when?: DependencyWhen })[];
+  /** 'each' (default): every parent meets its `when`; 'mixed': some parents ended done and some did not. */
+  afterRule?: AfterRule;
+  /**
+   * Never more than `concurrencyLimit` (default 1) jobs with this key admitted at once, across every
+   * executor and process on the store; other jobs wait (status `waiting`). 1 to 512 characters.
+   */
+  concurrencyKey?: string;
+  /** 1 to 10,000; default 1. Only with concurrencyKey. */
+  concurrencyLimit?: number;
+  /** With concurrencyKey: 'queue' (default), 'skip' or 'allow' (see flow.ts). */
+  alreadyRunning?: AlreadyRunning;
+  /** Set by sequence runs (startSequence): which run and step this job is. */
+  sequence?: SequenceTag;
 }
 
 /** The lease an executor holds on a claimed job; every later write is fenced by its token. */
@@ -77,6 +111,12 @@ export interface NewJob {
   uniqueKey: string | null;
   /** The host the job is pinned to, or null (see JobOptions.pinnedHost). */
   pinnedHost: string | null;
+  uniqueScope: UniqueScope;
+  priority: number;
+  /** Parents, by stored id (batch indexes resolved by the adder), or null. */
+  after: JobAfter | null;
+  concurrency: JobConcurrency | null;
+  sequence: SequenceTag | null;
 }
 
 /** One stored job, as every provider returns it. */
@@ -109,6 +149,13 @@ export interface JobRecord {
   uniqueKey: string | null;
   /** The host the job is pinned to (claimed only by that host's executors until overdue), or null. */
   pinnedHost: string | null;
+  uniqueScope: UniqueScope;
+  priority: number;
+  after: JobAfter | null;
+  /** What a `waiting` job waits for; null in every other status. */
+  waitingFor: WaitingFor | null;
+  concurrency: JobConcurrency | null;
+  sequence: SequenceTag | null;
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;

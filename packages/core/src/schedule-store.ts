@@ -1,3 +1,4 @@
+import type { JobConcurrency } from './flow.js';
 import type { JobMetadata } from './job.js';
 import type { RetryPolicy } from './retry.js';
 
@@ -24,6 +25,10 @@ export interface ScheduleRecord {
   retry: RetryPolicy;
   metadata: JobMetadata;
   misfire: MisfirePolicy;
+  /** Priority of the jobs it makes. */
+  priority: number;
+  /** The concurrency key its jobs carry (with the limit and already-running policy), or null. */
+  concurrency: JobConcurrency | null;
   paused: boolean;
   /** The next time to fire; null when nothing is left to fire (an @once that fired). */
   nextFireAt: Date | null;

@@ -224,6 +224,8 @@ describe('schedule: Scheduler', function () {
       retry: DEFAULT_RETRY_POLICY,
       metadata: {},
       misfire: { kind: 'skip' },
+      priority: 0,
+      concurrency: null,
       paused: false,
       nextFireAt: new Date(T0 - 60 * MINUTE),
       lastFireAt: null,

@@ -10,6 +10,10 @@ export interface CheckedJobFilter {
   queue: string | undefined;
   target: string | undefined;
   afterId: string | undefined;
+  /** Only steps of this sequence run (SequenceTag.run). */
+  sequenceRun: string | undefined;
+  /** Only steps of runs of this sequence (SequenceTag.name). */
+  sequence: string | undefined;
   limit: number;
   offset: number;
 }
@@ -51,6 +55,8 @@ export function checkJobFilter(filter: JobFilter | undefined = {}): CheckedJobFi
     queue: optionalString('queue', filter.queue),
     target: optionalString('target', filter.target),
     afterId: checkAfterId(filter.afterId),
+    sequenceRun: optionalString('sequenceRun', filter.sequenceRun),
+    sequence: optionalString('sequence', filter.sequence),
     limit: filter.limit === undefined ? 100 : checkInt('limit', filter.limit, 0),
     offset: filter.offset === undefined ? 0 : checkInt('offset', filter.offset, 0),
   };

@@ -17,6 +17,14 @@ export function checkAttemptedJobs(entries: readonly AttemptedJob[]): void {
     if (e === null || typeof e !== 'object') throw new InvalidOptionError(at, 'must be { job, startedAt, ... }');
     if (e.job === null || typeof e.job !== 'object')
       throw new InvalidOptionError(`${at}.job`, 'must be a prepared job');
+    // A job that already ran cannot have waited for parents or a slot of its key.
+    if (e.job.after !== null && e.job.after !== undefined)
+      throw new InvalidOptionError(`${at}.job.after`, 'a job run at once cannot wait for other jobs');
+    if (e.job.concurrency !== null && e.job.concurrency !== undefined)
+      throw new InvalidOptionError(
+        `${at}.job.concurrency`,
+        'a job run at once cannot take a slot of a concurrency key',
+      );
     const started = checkDate(`${at}.startedAt`, e.startedAt);
     const finished = checkDate(`${at}.finishedAt`, e.finishedAt);
     if (finished.getTime() < started.getTime())

@@ -6,3 +6,4 @@ export * from './schedule-checks.js';
 export * from './history-checks.js';
 export * from './after-id.js';
 export * from './attempted-checks.js';
+export * from './flow-checks.js';

@@ -2,7 +2,7 @@
 // the walk that picks the next job a claim may take. Kept apart from memory-store.ts because it is
 // the one data structure the claim order rests on, and it changes for different reasons (claim cost,
 // pinning rules) than the job lifecycle the store itself writes.
-import { isWaitingStatus } from '../status.js';
+import { isClaimableStatus } from '../status.js';
 import { MinHeap } from './heap.js';
 import type { StoredJob } from './stored-job.js';
 
@@ -96,7 +96,7 @@ function validTop(heap: MinHeap<ReadyEntry>, nowMs: number): ReadyEntry | undefi
     const job = top.job;
     const live =
       job.seq === top.seq &&
-      (isWaitingStatus(job.status) ||
+      (isClaimableStatus(job.status) ||
         (job.status === 'processing' && job.lease !== null && job.lease.expiresAt.getTime() <= nowMs));
     if (live) return top;
     heap.pop();

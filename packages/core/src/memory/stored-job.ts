@@ -2,6 +2,7 @@ import type { JobError } from '../errors.js';
 import type { JobMetadata, JobProgress, JobRecord, Lease, NewJob } from '../job.js';
 import type { RetryPolicy } from '../retry.js';
 import type { JobStatus } from '../status.js';
+import type { JobAfter, JobConcurrency, ParentOutcome, SequenceTag, UniqueScope, WaitingFor } from '../flow.js';
 
 /**
  * The memory store's own record of a job. A class rather than `{ ...newJob, status: 'new', ... }`:
@@ -21,6 +22,18 @@ export class StoredJob {
   metadata: JobMetadata;
   uniqueKey: string | null;
   pinnedHost: string | null;
+  uniqueScope: UniqueScope;
+  priority: number;
+  after: JobAfter | null;
+  /** What each parent ended as, by parent id, recorded when it ended (see flow.ts). */
+  parentOutcomes: Map<string, ParentOutcome> | null;
+  waitingFor: WaitingFor | null = null;
+  concurrency: JobConcurrency | null;
+  sequence: SequenceTag | null;
+  /** Whether the job holds a slot of its concurrency key (admitted and not final). */
+  holdsSlot = false;
+  /** Whether the job still holds its unique key (see UniqueScope). */
+  holdsUniqueKey = false;
   status: JobStatus = 'new';
   attempts = 0;
   lastError: JobError | null = null;
@@ -50,6 +63,12 @@ export class StoredJob {
     this.metadata = job.metadata;
     this.uniqueKey = job.uniqueKey;
     this.pinnedHost = job.pinnedHost;
+    this.uniqueScope = job.uniqueScope;
+    this.priority = job.priority;
+    this.after = job.after;
+    this.parentOutcomes = job.after === null ? null : new Map();
+    this.concurrency = job.concurrency;
+    this.sequence = job.sequence;
     this.createdAt = now;
     this.updatedAt = now;
     this.order = order;
@@ -76,6 +95,12 @@ export function copy(job: StoredJob): JobRecord {
     metadata: { ...job.metadata },
     uniqueKey: job.uniqueKey,
     pinnedHost: job.pinnedHost,
+    uniqueScope: job.uniqueScope,
+    priority: job.priority,
+    after: job.after && { rule: job.after.rule, parents: job.after.parents.map((p) => ({ ...p })) },
+    waitingFor: job.waitingFor,
+    concurrency: job.concurrency && { ...job.concurrency },
+    sequence: job.sequence && { ...job.sequence },
     status: job.status,
     attempts: job.attempts,
     lastError: error && { ...error },

@@ -103,5 +103,10 @@ export function scheduledJob(schedule: ScheduleRecord, fireAt: Date | null): New
     uniqueKey: fireAt === null ? manualJobKey(schedule.name, id) : scheduleJobKey(schedule.name, fireAt),
     // Schedules are not pinned: any executor of the queue fires them (no pin option exists yet).
     pinnedHost: null,
+    uniqueScope: 'stored',
+    priority: schedule.priority,
+    after: null,
+    concurrency: schedule.concurrency,
+    sequence: null,
   };
 }

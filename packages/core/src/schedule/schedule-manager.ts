@@ -1,3 +1,4 @@
+import { scheduleJobOptions, optionsOfRecord, SCHEDULE_JOB_OPTIONS } from './schedule-job-options.js';
 import type { IJobWriter } from '../adder.js';
 import { prepareJob } from '../adder.js';
 import type { Clock } from '../clock.js';
@@ -74,6 +75,7 @@ export class ScheduleManager {
       ...timing,
       ...payload,
       misfire: validateMisfire(options.misfire),
+      ...scheduleJobOptions(name, options),
       paused: options.paused ?? false,
       lastFireAt: null,
       version: 1,
@@ -132,6 +134,7 @@ export class ScheduleManager {
         ...current,
         ...payload,
         misfire: validateMisfire(options.misfire),
+        ...scheduleJobOptions(name, options),
         paused,
         cron: timing.cron,
         timeZone: timing.timeZone,
@@ -192,6 +195,10 @@ export class ScheduleManager {
         }
       }
       if ('misfire' in patch) next.misfire = validateMisfire(patch.misfire);
+      if (SCHEDULE_JOB_OPTIONS.some((k) => k in patch)) {
+        const merged = { ...optionsOfRecord(current), ...patch };
+        Object.assign(next, scheduleJobOptions(current.name, merged));
+      }
       return next;
     });
   }

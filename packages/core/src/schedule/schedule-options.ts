@@ -2,6 +2,7 @@
 // shape (known keys, name, the two call forms). Apart from schedule-manager.ts because they are the
 // public vocabulary of schedules, read by every caller, while the manager's file is about how a
 // change is written (the compare-and-set loops, the timing and payload checks against the store).
+import type { AlreadyRunning } from '../flow.js';
 import type { IJobWriter } from '../adder.js';
 import type { Clock } from '../clock.js';
 import { InvalidOptionError } from '../errors.js';
@@ -29,6 +30,18 @@ export interface ScheduleOptions {
   misfire?: MisfirePolicy;
   /** Create it paused; default false. */
   paused?: boolean;
+  /** Priority of the jobs it makes (see JobOptions.priority); default 0. */
+  priority?: number;
+  /**
+   * What to do when it fires while a job it made earlier is not finished: 'skip' (make none this
+   * time), 'queue' (make one that waits its turn) or 'allow' (run side by side, the default when no
+   * concurrencyKey is given either). Setting this without a key uses `oddjob.schedule:<name>`.
+   */
+  alreadyRunning?: AlreadyRunning;
+  /** The concurrency key of the jobs it makes (shared with other schedules or jobs if you like). */
+  concurrencyKey?: string;
+  /** 1 to 10,000; default 1. */
+  concurrencyLimit?: number;
 }
 
 /** The job a schedule makes: the typed form `{ target: EmailJob, call: (j) => j.send(...) }` or a plain JobCall. */

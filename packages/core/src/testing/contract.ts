@@ -13,6 +13,9 @@ import { describeWaitContract } from './contract-waiting.js';
 import { describeExecutorContract } from './contract-executors.js';
 import { describeAttemptedContract } from './contract-attempted.js';
 import { describeAffinityContract } from './contract-affinity.js';
+import { describeDependencyContract } from './contract-dependencies.js';
+import { describeKeyContract } from './contract-keys.js';
+import { describePriorityContract } from './contract-priority.js';
 
 export type { ContractHarness, HarnessFactory } from './contract-context.js';
 
@@ -54,5 +57,8 @@ export function describeStorageContract(name: string, create: HarnessFactory): v
     describeExecutorContract(t);
     describeAttemptedContract(t);
     describeAffinityContract(t);
+    describeDependencyContract(t);
+    describeKeyContract(t);
+    describePriorityContract(t);
   });
 }

@@ -28,6 +28,8 @@ function record(name: string, overrides: Partial<ScheduleRecord> = {}): Schedule
     retry: DEFAULT_RETRY_POLICY,
     metadata: { tenant: 't1', nested: { a: [1, 2] } },
     misfire: { kind: 'catchUp', maxRuns: 3 },
+    priority: 0,
+    concurrency: null,
     paused: false,
     nextFireAt: new Date(T0 + 5 * MINUTE),
     lastFireAt: null,
@@ -93,9 +95,35 @@ export function describeScheduleStoreContract(name: string, create: HarnessFacto
           lastFireAt: new Date(T0 - MINUTE),
           paused: true,
           misfire: { kind: 'skip' },
+          priority: -7,
+          concurrency: { key: 'nightly-lock', limit: 2, alreadyRunning: 'skip' },
         });
         await h.schedules.insertSchedule(fired);
         expect(await h.schedules.getSchedule('b')).to.deep.equal(fired);
+      });
+
+      it("fires jobs with its priority and key: 'skip' makes no job while the last one is unfinished", async function () {
+        const m = manager();
+        await m.create(
+          'guarded',
+          { target: 'contract.scheduled', method: 'run', args: ['x'] },
+          {
+            cron: '* * * * *',
+            alreadyRunning: 'skip',
+            priority: 3,
+          },
+        );
+        const stored = (await h.schedules.getSchedule('guarded'))!;
+        expect(stored.priority).to.equal(3);
+        expect(stored.concurrency).to.deep.equal({ key: 'oddjob.schedule:guarded', limit: 1, alreadyRunning: 'skip' });
+        const first = await m.triggerNow('guarded');
+        const second = await m.triggerNow('guarded');
+        expect(second).to.equal(first);
+        const job = await h.admin.getJob(first);
+        expect([job!.priority, job!.concurrency?.key]).to.deep.equal([3, 'oddjob.schedule:guarded']);
+        const patched = await m.update('guarded', { alreadyRunning: 'allow' });
+        expect(patched.concurrency!.alreadyRunning).to.equal('allow');
+        expect(await m.triggerNow('guarded')).to.not.equal(first);
       });
 
       it('refuses a second schedule of the same name and keeps the first', async function () {
