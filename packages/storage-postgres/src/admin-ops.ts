@@ -16,7 +16,14 @@ import {
   uuidBoundAfter,
 } from '@oddjob/core';
 import type { Database } from './db.js';
-import { scheduleParams, toJobRecord, toScheduleRecord, type JobRow, type ScheduleRow } from './rows.js';
+import {
+  scheduleFlowParams,
+  scheduleParams,
+  toJobRecord,
+  toScheduleRecord,
+  type JobRow,
+  type ScheduleRow,
+} from './rows.js';
 import type { Statements } from './sql/index.js';
 import { isUuid, NIL_UUID } from './uuid.js';
 
@@ -42,16 +49,24 @@ export async function getJob(c: PgOps, id: string): Promise<JobRecord | null> {
 }
 
 export async function listJobs(c: PgOps, filter: JobFilter = {}): Promise<JobRecord[]> {
-  const { statuses, queue, target, afterId, limit, offset } = checkJobFilter(filter);
+  const { statuses, queue, target, afterId, limit, offset, sequenceRun, sequence } = checkJobFilter(filter);
   const from = afterId === undefined ? NIL_UUID : uuidBoundAfter(afterId);
   if (from === null) return []; // no UUID sorts after afterId
-  const rows = await c.db.run<JobRow>('list jobs', c.sql.listJobs, [
+  if (sequenceRun !== undefined && !isUuid(sequenceRun)) return []; // runs are UUIDs: no job has this one
+  const stmt =
+    sequenceRun !== undefined
+      ? c.sql.listJobsOfRun
+      : sequence !== undefined
+        ? c.sql.listJobsOfSequence
+        : c.sql.listJobs;
+  const rows = await c.db.run<JobRow>('list jobs', stmt, [
     statuses ?? null,
     queue ?? null,
     target ?? null,
     limit,
     offset,
     from,
+    ...(stmt === c.sql.listJobs ? [] : [sequenceRun ?? null, sequence ?? null]),
   ]);
   return rows.map(toJobRecord);
 }
@@ -62,7 +77,7 @@ export async function countJobs(c: PgOps, filter: { queue?: string } = {}): Prom
 
 export async function cancelJob(c: PgOps, id: string): Promise<boolean> {
   if (!isUuid(id)) return false;
-  const rows = await c.db.run('cancel job', c.sql.cancelJob, [c.now(), id]);
+  const rows = await c.db.run('cancel job', c.sql.cancelJob, [c.now(), id, c.notify]);
   return rows.length === 1;
 }
 
@@ -120,6 +135,7 @@ export async function insertSchedule(c: PgOps, schedule: ScheduleRecord): Promis
     schedule.version,
     schedule.createdAt,
     schedule.updatedAt,
+    ...scheduleFlowParams(schedule),
   ]);
   return rows.length === 1;
 }
@@ -142,6 +158,7 @@ export async function updateSchedule(c: PgOps, schedule: ScheduleRecord, expecte
     expectedVersion,
     schedule.updatedAt,
     schedule.createdAt,
+    ...scheduleFlowParams(schedule),
   ]);
   return rows.length === 1;
 }

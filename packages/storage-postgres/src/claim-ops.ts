@@ -54,15 +54,26 @@ export async function claimJobs(c: PgOps, request: ClaimRequest): Promise<Claime
       LEASE_TAKEOVER.before,
       LEASE_TAKEOVER.after,
       takeoverAfterMs,
+      c.notify,
     ]);
     let reaped = 0;
+    let settled = false;
     for (const row of rows) {
-      if (row[1] === null) reaped++;
-      else claimed.push(toClaimedJob(row, owner, token, host ?? null));
+      if (row[1] === null) {
+        reaped++;
+        // Its end released children or admitted its key's next job: those are new since this claim
+        // began, so they wait for the next one (as in core's contract) rather than a second round.
+        if (row[2] === 'settled') settled = true;
+      } else claimed.push(toClaimedJob(row, owner, token, host ?? null));
     }
-    if (reaped === 0 || claimed.length === limit) break;
+    if (reaped === 0 || settled || claimed.length === limit) break;
   }
-  return claimed.sort(byRunAtThenId);
+  return claimed.sort(byClaimOrder);
+}
+
+/** The claim's order: priority (higher first), then core's runAt-then-id. */
+function byClaimOrder(a: ClaimedJob, b: ClaimedJob): number {
+  return b.priority - a.priority || byRunAtThenId(a, b);
 }
 
 export async function extendLeases(c: PgOps, leases: readonly JobLease[], leaseMs: number): Promise<LeaseCheck[]> {

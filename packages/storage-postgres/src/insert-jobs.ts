@@ -3,14 +3,23 @@ import type { ClientBase } from 'pg';
 import type { PgOps } from './admin-ops.js';
 import { insertParams } from './insert-params.js';
 import type { Statements } from './sql/index.js';
+import { insertFlow } from './insert-flow.js';
 
 /** Tries of an insert whose unique keys' holders keep being purged under it (see retryWhileHolderVanishes). */
 const KEY_RACE_TRIES = 5;
+
+/** Runs one of the store's statements, on a transaction's client or on the pool. */
+export type RunStatement = (
+  operation: string,
+  stmt: keyof Statements,
+  values: readonly unknown[],
+) => Promise<unknown[]>;
 
 /**
  * Enqueues jobs: one insert statement (on the caller's transaction when given, else retried as
  * any statement), then a lookup of the holders of the unique keys it refused; each job answers its
  * own id or its key's holder's. `notify` false: no wake-up (insertAttempted sends its own).
+ * A batch with parents or concurrency keys goes through insert-flow.ts, in one transaction.
  */
 export async function insertJobs(
   ops: PgOps,
@@ -20,24 +29,48 @@ export async function insertJobs(
 ): Promise<string[]> {
   if (!isArray(jobs)) throw new InvalidOptionError('jobs', 'must be an array');
   if (jobs.length === 0) return [];
-  const answers = await retryWhileHolderVanishes(jobs, (pending) => insertOnce(ops, pending, tx, notify), {
+  if (jobs.some(waitsOrHoldsSlot)) {
+    if (tx) return insertFlow(ops, jobs, runOn(ops, tx), notify);
+    return ops.db.transaction('insert jobs', (client) => insertFlow(ops, jobs, runOn(ops, client), notify));
+  }
+  const run: RunStatement = tx
+    ? runOn(ops, tx)
+    : (operation, stmt, values) => ops.db.run(operation, ops.sql[stmt], values);
+  const answers = await insertKeyed(ops, jobs, run, notify);
+  return jobs.map((j) => answers.get(j.id)!);
+}
+
+/** Whether a job needs the flow path: it has parents or a concurrency key. */
+function waitsOrHoldsSlot(j: NewJob): boolean {
+  return (j.after ?? null) !== null || (j.concurrency ?? null) !== null;
+}
+
+function runOn(ops: PgOps, client: ClientBase): RunStatement {
+  return (operation, stmt, values) => ops.db.runOn(client, operation, ops.sql[stmt], values);
+}
+
+/** The insert with its unique-key resolution (tried again while holders vanish): job id -> answer. */
+export function insertKeyed(
+  ops: PgOps,
+  jobs: readonly NewJob[],
+  run: RunStatement,
+  notify: boolean,
+): Promise<Map<string, string>> {
+  return retryWhileHolderVanishes(jobs, (pending) => insertOnce(ops, pending, run, notify), {
     tries: KEY_RACE_TRIES,
     provider: 'postgres',
     operation: 'insert jobs',
   });
-  return jobs.map((j) => answers.get(j.id)!);
 }
 
 /** One insert, then a lookup of the holders of keys it refused; jobs whose holder vanished are `lost`. */
 async function insertOnce(
   ops: PgOps,
   jobs: readonly NewJob[],
-  tx: ClientBase | undefined,
+  run: RunStatement,
   notify: boolean,
 ): Promise<KeyedInsertTry<NewJob>> {
   const params = insertParams(jobs);
-  const run = (operation: string, stmt: keyof Statements, values: readonly unknown[]) =>
-    tx ? ops.db.runOn(tx, operation, ops.sql[stmt], values) : ops.db.run(operation, ops.sql[stmt], values);
 
   const [answer] = (await run('insert jobs', 'insertJobs', [
     ops.now(),
@@ -49,6 +82,7 @@ async function insertOnce(
     params.uniqueKeys,
     jobs.length,
     notify,
+    params.flow,
   ])) as { inserted: number; rows: string | null }[];
   if (answer.rows === null) return { answers: new Map(jobs.map((j) => [j.id, j.id])), lost: [] };
   const inserted = (JSON.parse(answer.rows) as [string, string | null][]).map(([id, unique_key]) => ({

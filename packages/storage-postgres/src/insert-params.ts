@@ -16,6 +16,8 @@ export interface InsertParams {
   runAt: string | null;
   /** JSON array of each job's unique key (or null); null when no job has one. */
   uniqueKeys: string | null;
+  /** JSON array of each job's flow options (see sql/insert-jobs.ts) or null; null when no job has any. */
+  flow: string | null;
 }
 
 const ARGS_SEPARATOR = '\u001e';
@@ -36,6 +38,8 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
   const uniqueKeys: (string | null)[] = [];
   let anyRunAt = false;
   let anyKey = false;
+  const flow: string[] = [];
+  let anyFlow = false;
   jobs.forEach((j, i) => {
     if (!isUuid(j.id)) throw new JobArgumentError(name(i, 'id'), `must be a UUID, got ${JSON.stringify(j.id)}`);
     if (typeof j.args !== 'string' || j.args.includes(ARGS_SEPARATOR)) {
@@ -51,14 +55,17 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
     // JSON of an array of the shape's fields: a key no two different shapes can share.
     // The pin is part of the shape: a batch pinned to one host (the usual case) is still one shape.
     const pin = j.pinnedHost ?? null;
-    const key = JSON.stringify([j.queue, j.target, j.method, retry, metadata, pin]);
+    const priority = j.priority ?? 0;
+    const scope = j.uniqueScope ?? 'stored';
+    const key = JSON.stringify([j.queue, j.target, j.method, retry, metadata, pin, priority, scope]);
     let n = shapeNumbers.get(key);
     if (n === undefined) {
       n = shapes.length + 1;
       shapeNumbers.set(key, n);
       shapes.push(
         `{"n":${n},"queue":${JSON.stringify(j.queue)},"target":${JSON.stringify(j.target)},"method":${JSON.stringify(j.method)},` +
-          `"max_attempts":${JSON.stringify(j.retry.maxAttempts)},"retry":${retry},"metadata":${metadata},"pinned_host":${JSON.stringify(pin)}}`,
+          `"max_attempts":${JSON.stringify(j.retry.maxAttempts)},"retry":${retry},"metadata":${metadata},"pinned_host":${JSON.stringify(pin)},` +
+          `"priority":${JSON.stringify(priority)},"unique_scope":${JSON.stringify(scope)}}`,
       );
     }
     shapeOfJob.push(n);
@@ -73,6 +80,9 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
     }
     uniqueKeys.push(j.uniqueKey);
     if (j.uniqueKey !== null) anyKey = true;
+    const f = flowOf(j);
+    flow.push(f);
+    if (f !== 'null') anyFlow = true;
   });
   return {
     shapes: `[${shapes.join(',')}]`,
@@ -81,5 +91,22 @@ export function insertParams(jobs: readonly NewJob[]): InsertParams {
     shapeOfJob: shapes.length === 1 ? null : shapeOfJob.join(','),
     runAt: anyRunAt ? runAt.join(',') : null,
     uniqueKeys: anyKey ? JSON.stringify(uniqueKeys) : null,
+    flow: anyFlow ? `[${flow.join(',')}]` : null,
   };
+}
+
+/** A job's flow options as the insert reads them, or 'null' when it has none. */
+function flowOf(j: NewJob): string {
+  const { after, concurrency: c, sequence: q } = j;
+  if ((after ?? null) === null && (c ?? null) === null && (q ?? null) === null) return 'null';
+  // Absent rather than null: the statement tests `flow->'after' IS NOT NULL`, and a JSON null is not NULL.
+  return JSON.stringify({
+    after: after ?? undefined,
+    ck: c?.key,
+    cl: c?.limit,
+    cp: c?.alreadyRunning,
+    sn: q?.name,
+    sr: q?.run,
+    ss: q?.step,
+  });
 }

@@ -73,6 +73,7 @@ async function recordDone(
     retrying,
     c.deleteDoneJobs,
     results,
+    c.notify,
   ]);
   const applied = rows[0]?.ids;
   return new Set(applied ? applied.split(',') : []);
@@ -104,6 +105,7 @@ async function recordMixed(
       resultsJson(os),
       logsJson(os),
       os.map((o) => (o.logs?.length ?? 0) > 0),
+      c.notify,
     ],
   );
   for (const r of rows) if (r.kind === 'released') released.add(r.queue);

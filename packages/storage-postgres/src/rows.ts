@@ -1,5 +1,11 @@
 import type {
+  AlreadyRunning,
   ClaimedJob,
+  JobAfter,
+  JobConcurrency,
+  SequenceTag,
+  UniqueScope,
+  WaitingFor,
   ExecutorEntry,
   ExecutorQueue,
   ExecutorState,
@@ -45,6 +51,16 @@ export interface JobRow {
   executor_id: string | null;
   host: string | null;
   pinned_host: string | null;
+  priority: number;
+  unique_scope: UniqueScope;
+  after: JobAfter | null;
+  waiting_for: WaitingFor | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  already_running: AlreadyRunning | null;
+  sequence_name: string | null;
+  sequence_run: string | null;
+  sequence_step: string | null;
 }
 
 /**
@@ -81,7 +97,25 @@ export function toJobRecord(row: JobRow): JobRecord {
     executorId: row.executor_id,
     host: row.host,
     pinnedHost: row.pinned_host,
+    uniqueScope: row.unique_scope,
+    priority: row.priority,
+    after: row.after,
+    waitingFor: row.waiting_for,
+    concurrency: concurrencyOf(row.concurrency_key, row.concurrency_limit, row.already_running),
+    sequence: sequenceOf(row.sequence_name, row.sequence_run, row.sequence_step),
   };
+}
+
+function concurrencyOf(
+  key: string | null,
+  limit: number | string | null,
+  policy: string | null,
+): JobConcurrency | null {
+  return key === null ? null : { key, limit: Number(limit), alreadyRunning: policy as AlreadyRunning };
+}
+
+function sequenceOf(name: string | null, run: string | null, step: string | null): SequenceTag | null {
+  return name === null || run === null || step === null ? null : { name, run, step };
 }
 
 /**
@@ -116,6 +150,12 @@ export function toClaimedJob(
     metadata: row[9] === '{}' ? {} : (JSON.parse(row[9]!) as JobMetadata),
     uniqueKey: row[10],
     pinnedHost: row[14],
+    priority: Number(row[15]),
+    uniqueScope: row[16] as UniqueScope,
+    after: row[17] === null ? null : (JSON.parse(row[17]) as JobAfter),
+    waitingFor: null,
+    concurrency: concurrencyOf(row[18], row[19], row[20]),
+    sequence: sequenceOf(row[21], row[22], row[23]),
     createdAt: new Date(Number(row[11])),
     updatedAt: new Date(now),
     finishedAt: null,
@@ -254,6 +294,8 @@ export interface ScheduleRow {
   retry: RetryPolicy;
   metadata: JobMetadata;
   misfire: MisfirePolicy;
+  priority: number;
+  concurrency: JobConcurrency | null;
   paused: boolean;
   next_fire_at: Date | null;
   last_fire_at: Date | null;
@@ -274,6 +316,8 @@ export function toScheduleRecord(row: ScheduleRow): ScheduleRecord {
     retry: row.retry,
     metadata: row.metadata,
     misfire: row.misfire,
+    priority: row.priority,
+    concurrency: row.concurrency,
     paused: row.paused,
     nextFireAt: row.next_fire_at,
     lastFireAt: row.last_fire_at,
@@ -300,6 +344,11 @@ export function scheduleParams(s: ScheduleRecord): unknown[] {
     s.nextFireAt,
     s.lastFireAt,
   ];
+}
+
+/** The schedule's flow parameters (after the record's own), in column order. */
+export function scheduleFlowParams(s: ScheduleRecord): unknown[] {
+  return [s.priority, s.concurrency === null ? null : jsonText(s.concurrency, 'schedule.concurrency')];
 }
 
 /** `\u0000` in JSON text, not preceded by an escaped backslash. */

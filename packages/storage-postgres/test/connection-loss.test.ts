@@ -93,6 +93,7 @@ describe('postgres connection loss', function () {
               retrying,
               deleteDoneJobs,
               null,
+              false,
             ])
           ).rows[0].ids;
         expect(await run(job.lease.token, true)).to.equal(job.id);
@@ -128,6 +129,11 @@ describe('postgres connection loss', function () {
         metadata: {},
         uniqueKey: 'once',
         pinnedHost: null,
+        uniqueScope: 'stored' as const,
+        priority: 0,
+        after: null,
+        concurrency: null,
+        sequence: null,
       };
       expect(await t.store.insertJobs([job])).to.deep.equal([job.id]);
       expect(await t.store.insertJobs([job])).to.deep.equal([job.id]);

@@ -54,6 +54,7 @@ export async function withDoneJob(
           null,
           null,
           null,
+          false,
         ])
       ).rows.map((r) => r.id);
     await test({ store: t.store, clock, client, job, rerunOutcome });

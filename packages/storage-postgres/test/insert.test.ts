@@ -17,6 +17,11 @@ function job(over: Partial<NewJob> = {}): NewJob {
     metadata: {},
     uniqueKey: null,
     pinnedHost: null,
+    uniqueScope: 'stored',
+    priority: 0,
+    after: null,
+    concurrency: null,
+    sequence: null,
     ...over,
   };
 }

@@ -22,6 +22,7 @@ const PINNED: Record<number, string> = {
   2: '3ad2f67f84934a27b890eee32162b8ebf07a2363777bf657c53cd1500880f807',
   3: '3213cce6a9015ffd3c31e52f509bb73496ca55e196c0f7bf82fb78837475dc2b',
   4: 'a077fae9712333fa096be7dd216fbb8a641a1584c422a11d4cecf10fac9b5b9b',
+  5: 'c6c7a3bb6be0743bf5a665918bd30e19a3dee83ac09d1bf86c7cfe0a8d490081',
 };
 
 const checksum = (statements: string[]) => createHash('sha256').update(statements.join('\n;\n')).digest('hex');
@@ -164,7 +165,7 @@ describe('postgres migrations', function () {
 
     const store = await PostgresJobStore.open({ connection: pool, schema, notify: false });
     try {
-      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4]);
+      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5]);
       const claimed = await store.claimJobs({ queues: ['default'], limit: 10, owner: 'new-owner', leaseMs: 60_000 });
       expect(claimed.map((j) => j.id).sort()).to.deep.equal([ids.waiting, ids.expired].sort());
       expect(claimed.find((j) => j.id === ids.expired)!.attempts).to.equal(2);
@@ -176,7 +177,16 @@ describe('postgres migrations', function () {
                 (SELECT reloptions FROM pg_class WHERE oid = to_regclass($2)) AS options`,
         [schema, `${q}.jobs`],
       );
-      expect(rows[0].indexes).to.deep.equal(['jobs_finished', 'jobs_open', 'jobs_pkey', 'jobs_unique_key']);
+      expect(rows[0].indexes).to.deep.equal([
+        'jobs_finished',
+        'jobs_keys',
+        'jobs_pkey',
+        'jobs_ready',
+        'jobs_ready_priority',
+        'jobs_sequence',
+        'jobs_sequence_run',
+        'jobs_unique_key',
+      ]);
       expect(rows[0].options).to.include('fillfactor=40');
     } finally {
       await store.close();
@@ -231,7 +241,7 @@ describe('postgres migrations', function () {
 
     const store = await PostgresJobStore.open({ connection: pool, schema, notify: false });
     try {
-      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4]);
+      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5]);
       for (const [name, id] of Object.entries(ids)) {
         const record = (await store.getJob(id, { runs: true }))!;
         expect(record, name).to.not.equal(null);
@@ -244,6 +254,11 @@ describe('postgres migrations', function () {
         ).to.deep.equal([null, null, null, null, null, null]);
         // No attempt of a version 2 row says where it ran, so none is derived (core's runs.ts).
         expect(record.runs, name).to.deep.equal([]);
+        // Migration 5's columns read as a job without flow options.
+        expect(
+          [record.priority, record.uniqueScope, record.after, record.waitingFor, record.concurrency, record.sequence],
+          name,
+        ).to.deep.equal([0, 'stored', null, null, null, null]);
         expect(await store.listLogs(id), name).to.deep.equal([]);
       }
       const { rows: flags } = await pool.query<{ waited: boolean }>(`SELECT DISTINCT waited FROM ${q}.jobs`);

@@ -1,5 +1,9 @@
 import type { Statement } from '../db.js';
-import { historyGone, JOB_COLUMNS, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
+import { depsGone, historyGone, JOB_COLUMNS, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
+import { LET_GO_UNFINISHED, settleEnded } from './flow.js';
+
+/** A keyed job that does not 'allow' takes a slot through admission (flow_settle). */
+const SLOT_BOUND = `j.concurrency_key IS NOT NULL AND j.already_running <> 'allow'`;
 
 /** One job by id (the primary key). */
 export function getJob({ s, statement }: SqlContext): Statement {
@@ -16,16 +20,37 @@ export function getJob({ s, statement }: SqlContext): Statement {
  * cannot turn `($6 IS NULL OR id > $6)` into an index condition, so a deep page would walk the key
  * from its start; `id >= $6` is a seek at every depth.
  *
+ * For the same reason the sequence filters (migration 5) are separate statements, each with its
+ * filter as a plain equality its index (jobs_sequence_run, jobs_sequence: both in id order) serves:
+ * `listJobsOfRun` ($7 the run, and $8 the name or NULL) and `listJobsOfSequence` ($8 the name).
+ *
  * $1 statuses or NULL, $2 queue or NULL, $3 target or NULL, $4 limit, $5 offset, $6 lowest id.
  */
-export function listJobs({ s, statement }: SqlContext): Statement {
+export function listJobs(ctx: SqlContext): Statement {
+  return listWhere(ctx, 'list_jobs', '');
+}
+
+export function listJobsOfRun(ctx: SqlContext): Statement {
+  return listWhere(
+    ctx,
+    'list_jobs_of_run',
+    'AND sequence_run = $7::uuid AND ($8::text IS NULL OR sequence_name = $8::text)',
+  );
+}
+
+export function listJobsOfSequence(ctx: SqlContext): Statement {
+  return listWhere(ctx, 'list_jobs_of_sequence', 'AND sequence_name = $8::text AND $7::uuid IS NULL');
+}
+
+function listWhere({ s, statement }: SqlContext, name: string, extra: string): Statement {
   return statement(
-    'list_jobs',
+    name,
     `SELECT ${JOB_COLUMNS} FROM ${s}.jobs
       WHERE id >= $6::uuid
         AND ($1::text[] IS NULL OR status = ANY($1::text[]))
         AND ($2::text IS NULL OR queue = $2::text)
         AND ($3::text IS NULL OR target = $3::text)
+        ${extra}
       ORDER BY id
       LIMIT $4 OFFSET $5`,
   );
@@ -51,23 +76,31 @@ export function countJobs({ s, statement }: SqlContext): Statement {
  * and a waiting or retrying job, which has none running, gets none. Someone waiting on the job is
  * told on the finished channel.
  *
- * $1 now, $2 id.
+ * Flow (migration 5): a waiting job can be cancelled too; the cancel lets go of a scoped unique key,
+ * and a job with children or a key goes to flow_settle in this statement (its children are decided,
+ * its key's next job admitted).
+ *
+ * $1 now, $2 id, $3 whether to notify (jobs released or admitted).
  */
-export function cancelJob({ s, finished, statement }: SqlContext): Statement {
+export function cancelJob(ctx: SqlContext): Statement {
+  const { s, finished, statement } = ctx;
   return statement(
     'cancel_job',
     `WITH old AS MATERIALIZED (
        SELECT id, status, attempts, executor_id, host, started_at, progress, progress_message, waited
          FROM ${s}.jobs
-        WHERE id = $2 AND status IN ('new', 'processing', 'retry')
+        WHERE id = $2 AND status IN ('waiting', 'new', 'processing', 'retry')
           FOR UPDATE
      ), cancelled AS (
        UPDATE ${s}.jobs j
           SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = ${NOW_SQL}, updated_at = ${NOW_SQL},
-              has_history = j.has_history OR old.status = 'processing'
+              has_history = j.has_history OR old.status = 'processing', waiting_for = NULL,
+              ${LET_GO_UNFINISHED}
          FROM old
         WHERE j.id = old.id
-       RETURNING j.id
+       RETURNING j.id, 'cancelled' AS status, j.has_children, j.concurrency_key
+     ), settled AS (
+       ${settleEnded(ctx, 'cancelled', '$3::boolean')}
      ), ran AS (
        INSERT INTO ${s}.job_runs (job_id, attempt, executor_id, host, started_at, finished_at, state, error, progress, progress_message)
        SELECT id, greatest(attempts, 1), executor_id, host, started_at, ${NOW_SQL}, 'cancelled', NULL, progress, progress_message
@@ -76,7 +109,7 @@ export function cancelJob({ s, finished, statement }: SqlContext): Statement {
      ), woken AS (
        ${notifyWaited(finished, 'old')}
      )
-     SELECT id, (SELECT count(*) FROM woken) AS woken FROM cancelled`,
+     SELECT id, (SELECT count(*) FROM woken) AS woken, (SELECT count(*) FROM settled) AS settled FROM cancelled`,
   );
 }
 
@@ -89,9 +122,15 @@ export function cancelJob({ s, finished, statement }: SqlContext): Statement {
  * that record and the reset describe the same version. Attempts restart at 0, so `has_history` is
  * what tells a later delete at completion to look for those runs (see migration 3).
  *
+ * Flow (migration 5): a job is requeued as `new` without waiting for its parents again (it keeps
+ * what they decided), but a keyed job that does not 'allow' re-enters its key as `waiting` for a
+ * slot and is admitted by flow_settle (`admitted`) in this statement if one is free. A unique key
+ * it let go is not taken back.
+ *
  * $1 now, $2 id, $3 run_at or NULL (= now), $4 whether to notify.
  */
-export function requeueJob({ s, channel, statement }: SqlContext): Statement {
+export function requeueJob(ctx: SqlContext): Statement {
+  const { s, channel, finished, statement } = ctx;
   return statement(
     'requeue_job',
     `WITH old AS MATERIALIZED (
@@ -101,19 +140,28 @@ export function requeueJob({ s, channel, statement }: SqlContext): Statement {
           FOR UPDATE
      ), r AS (
        UPDATE ${s}.jobs j
-          SET status = 'new', attempts = 0, run_at = COALESCE($3::timestamptz, ${NOW_SQL}), lease_token = NULL,
+          SET status = CASE WHEN ${SLOT_BOUND} THEN 'waiting' ELSE 'new' END,
+              waiting_for = CASE WHEN ${SLOT_BOUND} THEN 'slot' END,
+              attempts = 0, run_at = COALESCE($3::timestamptz, ${NOW_SQL}), lease_token = NULL,
               finished_at = NULL, updated_at = ${NOW_SQL}, result = NULL, has_history = true
          FROM old
         WHERE j.id = old.id
-       RETURNING j.queue, j.run_at
+       RETURNING j.queue, j.run_at, j.status, j.concurrency_key
+     ), admitted AS (
+       SELECT ${s}.flow_settle(NULL, NULL, array_agg(concurrency_key), NULL, ${NOW_SQL},
+                               CASE WHEN $4::boolean THEN ${channel} END, ${finished})
+         FROM r
+        WHERE status = 'waiting'
+       HAVING count(*) > 0
      ), ran AS (
        INSERT INTO ${s}.job_runs (job_id, attempt, executor_id, host, started_at, finished_at, state, error, progress, progress_message)
        SELECT id, greatest(attempts, 1), executor_id, host, started_at, finished_at, 'done', NULL, progress, progress_message
          FROM old
         WHERE status = 'done' AND started_at IS NOT NULL AND executor_id IS NOT NULL
      )
-     SELECT r.queue FROM r
-       LEFT JOIN LATERAL (SELECT pg_notify(${channel}, r.queue) WHERE $4::boolean AND r.run_at <= ${NOW_SQL}) n ON true`,
+     SELECT r.queue, (SELECT count(*) FROM admitted) AS admitted FROM r
+       LEFT JOIN LATERAL (SELECT pg_notify(${channel}, r.queue)
+                           WHERE $4::boolean AND r.status = 'new' AND r.run_at <= ${NOW_SQL}) n ON true`,
   );
 }
 
@@ -135,7 +183,7 @@ export function purgeJobs({ s, finished, statement }: SqlContext): Statement {
           AND ($2::text IS NULL OR queue = $2::text)
           AND ($3::timestamptz IS NULL OR finished_at < $3::timestamptz)
        RETURNING id, waited
-     ), ${historyGone(s, 'd')}, woken AS (
+     ), ${historyGone(s, 'd')}, ${depsGone(s, 'd')}, woken AS (
        ${notifyWaited(finished, 'd')}
      )
      SELECT count(*)::int AS n, (SELECT count(*) FROM woken) AS woken FROM d`,
@@ -161,7 +209,7 @@ export function purgeExpired({ s, finished, statement }: SqlContext): Statement 
                       LIMIT $4
                       FOR UPDATE SKIP LOCKED)
        RETURNING id, waited
-     ), ${historyGone(s, 'd')}, woken AS (
+     ), ${historyGone(s, 'd')}, ${depsGone(s, 'd')}, woken AS (
        ${notifyWaited(finished, 'd')}
      )
      SELECT count(*)::int AS n, (SELECT count(*) FROM woken) AS woken FROM d`,

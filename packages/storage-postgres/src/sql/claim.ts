@@ -1,5 +1,6 @@
 import type { Statement } from '../db.js';
 import { NOW_SQL, type SqlContext } from './context.js';
+import { LET_GO_UNFINISHED, settleEnded } from './flow.js';
 
 /**
  * The claim: one statement that hands out up to $3 jobs under one fresh lease token ($9).
@@ -61,25 +62,20 @@ import { NOW_SQL, type SqlContext } from './context.js';
  * $8 LeaseExpiredError name, $9 the lease token, $10 the claimer's host or NULL, $11/$12 the takeover
  * error's message around the owner, $13 the takeover threshold in ms.
  */
-export function claim({ s, finished, statement }: SqlContext): Statement {
+export function claim(ctx: SqlContext): Statement {
+  const { s, finished, statement } = ctx;
   return statement(
     'claim',
-    `WITH candidates AS MATERIALIZED (
-       SELECT c.ctid, c.taken, c.taken AND c.spent AS spent
-         FROM unnest($2::text[]) AS wanted(queue)
-         CROSS JOIN LATERAL (
-           SELECT ctid, id, run_at, status = 'processing' AS taken, attempts >= max_attempts AS spent
-             FROM ${s}.jobs
-            WHERE queue = wanted.queue AND finished_at IS NULL AND run_at <= ${NOW_SQL}
-              AND (status IN ('new', 'retry') OR lease_expires_at <= ${NOW_SQL})
-              AND (pinned_host IS NULL OR pinned_host = $10
-                   OR run_at < ${NOW_SQL} - $13::float8 * interval '1 millisecond')
-            ORDER BY run_at, id
-            LIMIT $3
-            FOR UPDATE SKIP LOCKED
-         ) c
-        ORDER BY c.run_at, c.id
-        LIMIT $3
+    `WITH pos AS MATERIALIZED (
+       ${walk(s, 'priority <> 0 AND priority > 0', 'priority DESC, run_at, id', '$3')}
+     ), zero AS MATERIALIZED (
+       ${walk(s, 'priority = 0', 'run_at, id', '(SELECT $3 - count(*) FROM pos)')}
+     ), neg AS MATERIALIZED (
+       ${walk(s, 'priority <> 0 AND priority < 0', 'priority DESC, run_at, id', '(SELECT $3 - count(*) FROM pos) - (SELECT count(*) FROM zero)')}
+     ), candidates AS MATERIALIZED (
+       SELECT ctid, taken, taken AND spent AS spent FROM pos
+       UNION ALL SELECT ctid, taken, taken AND spent FROM zero
+       UNION ALL SELECT ctid, taken, taken AND spent FROM neg
      ), reaped AS (
        UPDATE ${s}.jobs j
           SET status = 'failed',
@@ -87,9 +83,12 @@ export function claim({ s, finished, statement }: SqlContext): Statement {
               lease_token = NULL,
               lease_expires_at = NULL,
               finished_at = ${NOW_SQL},
-              updated_at = ${NOW_SQL}
+              updated_at = ${NOW_SQL},
+              ${LET_GO_UNFINISHED}
         WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates WHERE spent))
-       RETURNING j.id, j.waited
+       RETURNING j.id, j.waited, j.has_children, j.concurrency_key
+     ), settled AS (
+       ${settleEnded(ctx, `(SELECT id, 'failed' AS status, has_children, concurrency_key FROM reaped)`, '$14::boolean')}
      ), lost AS (
        INSERT INTO ${s}.job_runs (job_id, attempt, executor_id, host, started_at, finished_at, state, error, progress, progress_message)
        SELECT j.id, greatest(j.attempts, 1), j.executor_id, j.host, j.started_at, ${NOW_SQL}, 'lease-lost',
@@ -113,16 +112,44 @@ export function claim({ s, finished, statement }: SqlContext): Statement {
               host = $10,
               progress = NULL,
               progress_message = NULL,
-              result = NULL
+              result = NULL,
+              unique_key = CASE WHEN j.unique_scope = 'queued' THEN NULL ELSE j.unique_key END,
+              released_key = CASE WHEN j.unique_scope = 'queued' THEN coalesce(j.unique_key, j.released_key)
+                                  ELSE j.released_key END
         WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates WHERE NOT spent))
        RETURNING ${CLAIMED_COLUMNS}
      )
      SELECT * FROM claimed
      UNION ALL
-     SELECT r.id${', NULL'.repeat(CLAIMED_COLUMN_COUNT - 1)}
+     SELECT r.id, NULL, CASE WHEN r.has_children OR r.concurrency_key IS NOT NULL THEN 'settled' END${', NULL'.repeat(CLAIMED_COLUMN_COUNT - 3)}
        FROM reaped r
-       LEFT JOIN LATERAL (SELECT pg_notify(${finished}, r.id::text) WHERE r.waited) n ON true`,
+       LEFT JOIN LATERAL (SELECT pg_notify(${finished}, r.id::text) WHERE r.waited) n ON true
+      WHERE (SELECT count(*) FROM settled) >= 0 -- runs settled`,
   );
+}
+
+/**
+ * One walk of the claim: per wanted queue, the claimable jobs of one priority band through the
+ * index whose predicate `band` and the fixed terms imply (jobs_ready for 0, jobs_ready_priority
+ * otherwise: see migration 5), in `order`, at most `limit` of them, merged over the queues.
+ */
+function walk(s: string, band: string, order: string, limit: string): string {
+  return `SELECT c.ctid, c.taken, c.spent
+         FROM unnest($2::text[]) AS wanted(queue)
+         CROSS JOIN LATERAL (
+           SELECT ctid, id, run_at, priority, status = 'processing' AS taken, attempts >= max_attempts AS spent
+             FROM ${s}.jobs
+            WHERE queue = wanted.queue AND finished_at IS NULL AND waiting_for IS NULL AND ${band}
+              AND run_at <= ${NOW_SQL}
+              AND (status IN ('new', 'retry') OR lease_expires_at <= ${NOW_SQL})
+              AND (pinned_host IS NULL OR pinned_host = $10
+                   OR run_at < ${NOW_SQL} - $13::float8 * interval '1 millisecond')
+            ORDER BY ${order}
+            LIMIT ${limit}
+            FOR UPDATE SKIP LOCKED
+         ) c
+        ORDER BY ${order.replace(/(\w+)/g, (w) => (w === 'DESC' ? w : `c.${w}`))}
+        LIMIT ${limit}`;
 }
 
 /** A timestamptz as integer epoch milliseconds, truncated (Date has no finer resolution). */
@@ -142,12 +169,21 @@ const CLAIMED = [
   // progress, progress_message and result are NULL after a claim, started_at is "now", executor_id
   // and host are the claimer's: none of them is sent back.
   'j.metadata::text',
-  'j.unique_key',
+  'coalesce(j.unique_key, j.released_key)',
   ms('j.created_at'),
   // The same for every row (the claim sets them from one "now"): computed once, as an InitPlan.
   `(SELECT ${ms(NOW_SQL)})`,
   `(SELECT ${ms(`${NOW_SQL} + $5::float8 * interval '1 millisecond'`)})`,
   'j.pinned_host',
+  'j.priority',
+  'j.unique_scope',
+  'j.after::text',
+  'j.concurrency_key',
+  'j.concurrency_limit',
+  'j.already_running',
+  'j.sequence_name',
+  'j.sequence_run',
+  'j.sequence_step',
 ];
 export const CLAIMED_COLUMNS = CLAIMED.join(', ');
 const CLAIMED_COLUMN_COUNT = CLAIMED.length;

@@ -32,8 +32,10 @@ export const NOW_SQL = 'COALESCE($1::timestamptz, now())';
  * would break running executors of the previous version during a rolling deploy.
  */
 export const JOB_COLUMNS = `id, queue, target, method, args, status, run_at, attempts, max_attempts, retry, last_error,
-  lease_owner, lease_token, lease_expires_at, progress, metadata, unique_key, created_at, updated_at, finished_at,
-  progress_message, result, started_at, executor_id, host, pinned_host`;
+  lease_owner, lease_token, lease_expires_at, progress, metadata, coalesce(unique_key, released_key) AS unique_key,
+  created_at, updated_at, finished_at, progress_message, result, started_at, executor_id, host, pinned_host, priority,
+  unique_scope, after, waiting_for, concurrency_key, concurrency_limit, already_running, sequence_name, sequence_run,
+  sequence_step`;
 
 /** The LISTEN/NOTIFY channel of a schema: one per schema, so stores in other schemas are not woken. */
 export function channelName(schema: string): string {
@@ -66,6 +68,17 @@ export function historyGone(s: string, source: string, onlyIf?: string): string 
        DELETE FROM ${s}.job_runs r USING ${source} d WHERE ${guard}r.job_id = d.id
      ), logs_gone AS (
        DELETE FROM ${s}.job_logs l USING ${source} d WHERE ${guard}l.job_id = d.id
+     )`;
+}
+
+/**
+ * A CTE (`deps_gone`) deleting the dependency rows of the jobs a statement deleted: their parents'
+ * outcomes are of no use once the child is gone. `onlyIf` as in historyGone (jobs with `after`).
+ */
+export function depsGone(s: string, source: string, onlyIf?: string): string {
+  const guard = onlyIf === undefined ? '' : `d.${onlyIf} AND `;
+  return `deps_gone AS (
+       DELETE FROM ${s}.job_deps p USING ${source} d WHERE ${guard}p.child = d.id
      )`;
 }
 

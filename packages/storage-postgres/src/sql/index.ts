@@ -6,6 +6,8 @@ import {
   getJobs,
   jobRuns,
   listJobs,
+  listJobsOfRun,
+  listJobsOfSequence,
   listLogs,
   markWaited,
   notifyQueues,
@@ -18,6 +20,7 @@ import { heartbeatExecutor, listExecutors, removeExecutor } from './executors.js
 import { claim } from './claim.js';
 import { sqlContext } from './context.js';
 import { extendLeases } from './extend-leases.js';
+import { flowParents, keyHolders, lockKeys, settleAdded } from './flow.js';
 import { insertJobs, lookupHolders } from './insert-jobs.js';
 import { recordAttempted } from './insert-attempted.js';
 import { recordDone } from './record-done.js';
@@ -35,6 +38,10 @@ import {
 const BUILDERS = {
   insertJobs,
   lookupHolders,
+  flowParents,
+  lockKeys,
+  keyHolders,
+  settleAdded,
   recordAttempted,
   claim,
   recordOutcomes,
@@ -48,6 +55,8 @@ const BUILDERS = {
   listLogs,
   markWaited,
   listJobs,
+  listJobsOfRun,
+  listJobsOfSequence,
   countJobs,
   cancelJob,
   requeueJob,

@@ -19,6 +19,9 @@ import { NOW_SQL, type SqlContext } from './context.js';
  * $1 now, $2 entries as JSON [{id, kind, started_at, finished_at, owner, host, error, run_at,
  * result, logged}], $3 lines as JSON [{id, n, at, level, message}], $4 whether to notify.
  */
+/** Attempt 1 already ran: a 'queued' key is let go (as at a first claim), an 'unfinished' one if it ended. */
+const LETS_GO = `j.unique_scope = 'queued' OR (j.unique_scope = 'unfinished' AND a.kind IN ('done', 'failed'))`;
+
 export function recordAttempted({ s, channel, statement }: SqlContext): Statement {
   return statement(
     'record_attempted',
@@ -32,7 +35,9 @@ export function recordAttempted({ s, channel, statement }: SqlContext): Statemen
               started_at = a.started_at, executor_id = a.owner, host = a.host,
               finished_at = CASE WHEN a.kind IN ('done', 'failed') THEN a.finished_at END,
               updated_at = ${NOW_SQL},
-              has_history = a.kind <> 'done' OR a.logged
+              has_history = a.kind <> 'done' OR a.logged,
+              unique_key = CASE WHEN ${LETS_GO} THEN NULL ELSE j.unique_key END,
+              released_key = CASE WHEN ${LETS_GO} THEN coalesce(j.unique_key, j.released_key) ELSE j.released_key END
          FROM a
         WHERE j.id = a.id AND j.status = 'new' AND j.attempts = 0 AND j.started_at IS NULL
        RETURNING j.id, j.queue, j.run_at, a.kind

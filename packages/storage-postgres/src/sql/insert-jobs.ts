@@ -32,34 +32,49 @@ import { NOW_SQL, type SqlContext } from './context.js';
  *
  * $1 now, $2 shapes as a json array of {n, queue, target, method, max_attempts, retry, metadata}
  * (n counting from 1), $3 ids, $4 args, $5 shape numbers, $6 run times, $7 unique keys,
- * $8 the batch size, $9 whether to notify.
+ * $8 the batch size, $9 whether to notify, $10 per job its flow options as a JSON array of objects
+ * {after, ck, cl, cp, sn, sr, ss} (after, concurrency key, limit and policy, sequence name, run and
+ * step) or nulls, NULL when no job has any (the usual case: then nothing is built, sent or parsed).
+ * Priority and unique scope travel in the shape, as jobs of a batch nearly always share them.
  */
 export function insertJobs({ s, channel, statement }: SqlContext): Statement {
+  const waits = `(i.flow->'after' IS NOT NULL OR (i.flow->>'ck' IS NOT NULL AND i.flow->>'cp' <> 'allow'))`;
   return statement(
     'insert_jobs',
     `WITH shapes AS (
        SELECT * FROM json_to_recordset($2::json)
-         AS sh(n int, queue text, target text, method text, max_attempts int, retry jsonb, metadata jsonb, pinned_host text)
+         AS sh(n int, queue text, target text, method text, max_attempts int, retry jsonb, metadata jsonb, pinned_host text,
+               priority smallint, unique_scope text)
      ), input AS (
        SELECT *
          FROM unnest(string_to_array($3::text, ',')::uuid[],
                      string_to_array($4::text, E'\x1e'),
                      string_to_array($5::text, ',')::int[],
                      string_to_array($6::text, ','),
-                     ARRAY(SELECT json_array_elements_text($7::json)))
-              WITH ORDINALITY AS i(id, args, shape, run_at_ms, unique_key, ord)
+                     ARRAY(SELECT json_array_elements_text($7::json)),
+                     ARRAY(SELECT json_array_elements($10::json)))
+              WITH ORDINALITY AS i(id, args, shape, run_at_ms, unique_key, flow, ord)
      ), inserted AS (
        INSERT INTO ${s}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry,
-                              metadata, unique_key, created_at, updated_at, pinned_host)
-       SELECT i.id, sh.queue, sh.target, sh.method, i.args, 'new',
+                              metadata, unique_key, created_at, updated_at, pinned_host, priority, unique_scope,
+                              after, waiting_for, concurrency_key, concurrency_limit, already_running,
+                              sequence_name, sequence_run, sequence_step)
+       SELECT i.id, sh.queue, sh.target, sh.method, i.args, CASE WHEN ${waits} THEN 'waiting' ELSE 'new' END,
               COALESCE(to_timestamp(NULLIF(i.run_at_ms, '')::float8 / 1000), ${NOW_SQL}), 0, sh.max_attempts,
-              sh.retry, sh.metadata, i.unique_key, ${NOW_SQL}, ${NOW_SQL}, sh.pinned_host
-         FROM input i JOIN shapes sh ON sh.n = COALESCE(i.shape, 1)
+              sh.retry, sh.metadata, i.unique_key, ${NOW_SQL}, ${NOW_SQL}, sh.pinned_host,
+              COALESCE(sh.priority, 0), COALESCE(sh.unique_scope, 'stored'),
+              (i.flow->'after')::jsonb,
+              CASE WHEN i.flow->'after' IS NOT NULL THEN 'parents' WHEN ${waits} THEN 'slot' END,
+              i.flow->>'ck', (i.flow->>'cl')::int, i.flow->>'cp',
+              i.flow->>'sn', (i.flow->>'sr')::uuid, i.flow->>'ss'
+         FROM input i
+         JOIN shapes sh ON sh.n = COALESCE(i.shape, 1)
         ORDER BY i.ord
        ON CONFLICT DO NOTHING
-       RETURNING id, queue, run_at, unique_key
+       RETURNING id, queue, run_at, unique_key, status
      ), woken AS (
-       SELECT pg_notify(${channel}, queue) FROM (SELECT DISTINCT queue FROM inserted WHERE $9::boolean AND run_at <= ${NOW_SQL}) due
+       SELECT pg_notify(${channel}, queue)
+         FROM (SELECT DISTINCT queue FROM inserted WHERE $9::boolean AND status = 'new' AND run_at <= ${NOW_SQL}) due
      )
      SELECT count(*)::int AS inserted,
             CASE WHEN count(*) < $8::int THEN COALESCE(json_agg(json_build_array(id, unique_key)), '[]')::text END AS rows,

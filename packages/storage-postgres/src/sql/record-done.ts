@@ -1,5 +1,6 @@
 import type { Statement } from '../db.js';
-import { historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
+import { depsGone, historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
+import { LET_GO_UNFINISHED, settleEnded } from './flow.js';
 
 /**
  * The common case of record-outcomes.ts, on its own: a batch in which every outcome is `done`. At
@@ -25,9 +26,10 @@ import { historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.j
  * RETURNING.
  *
  * $1 now, $2 ids joined by commas, $3 tokens joined by commas (same order), $4 retrying,
- * $5 delete done jobs, $6 results. Returns one row: `ids`, the applied ids joined by commas (NULL if none).
+ * $5 delete done jobs, $6 results, $7 whether to notify (jobs released or admitted by the ends). Returns one row: `ids`, the applied ids joined by commas (NULL if none).
  */
-export function recordDone({ s, finished, statement }: SqlContext): Statement {
+export function recordDone(ctx: SqlContext): Statement {
+  const { s, finished, statement } = ctx;
   return statement(
     'record_done',
     `WITH o AS MATERIALIZED (
@@ -38,18 +40,23 @@ export function recordDone({ s, finished, statement }: SqlContext): Statement {
         USING o
         WHERE $5::boolean AND j.unique_key IS NULL
           AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
-       RETURNING j.id, j.waited, j.has_history OR j.attempts > 1 AS history
-     ), ${historyGone(s, 'deleted', 'history')}, rest AS MATERIALIZED (
+       RETURNING j.id, j.waited, j.has_history OR j.attempts > 1 AS history, j.has_children, j.concurrency_key,
+                 j.after IS NOT NULL AS has_after
+     ), ${historyGone(s, 'deleted', 'history')}, ${depsGone(s, 'deleted', 'has_after')}, rest AS MATERIALIZED (
        SELECT * FROM o WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.id = o.id)
      ), applied AS (
        UPDATE ${s}.jobs j
-          SET status = 'done', finished_at = ${NOW_SQL}, lease_expires_at = NULL, updated_at = ${NOW_SQL}, result = o.result
+          SET status = 'done', finished_at = ${NOW_SQL}, lease_expires_at = NULL, updated_at = ${NOW_SQL}, result = o.result,
+              ${LET_GO_UNFINISHED}
          FROM rest o
         WHERE j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
           AND NOT ($5::boolean AND j.unique_key IS NULL)
-       RETURNING j.id, j.waited
+       RETURNING j.id, j.waited, j.has_children, j.concurrency_key
      ), ended AS (
-       SELECT id, waited FROM deleted UNION ALL SELECT id, waited FROM applied
+       SELECT id, waited, has_children, concurrency_key FROM deleted
+       UNION ALL SELECT id, waited, has_children, concurrency_key FROM applied
+     ), settled AS (
+       ${settleEnded(ctx, `(SELECT id, 'done' AS status, has_children, concurrency_key FROM ended)`, '$7::boolean')}
      ), woken AS (
        ${notifyWaited(finished, 'ended')}
      ), already AS (
@@ -59,7 +66,8 @@ export function recordDone({ s, finished, statement }: SqlContext): Statement {
        SELECT o.id FROM o
         WHERE $4::boolean AND $5::boolean AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = o.id)
      )
-     SELECT string_agg(id::text, ',') AS ids, (SELECT count(*) FROM woken) AS woken
+     SELECT string_agg(id::text, ',') AS ids, (SELECT count(*) FROM woken) AS woken,
+            (SELECT count(*) FROM settled) AS settled
        FROM (SELECT id FROM ended UNION ALL SELECT id FROM already) done`,
   );
 }

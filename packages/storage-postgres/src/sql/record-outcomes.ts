@@ -1,5 +1,6 @@
 import type { Statement } from '../db.js';
-import { historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
+import { depsGone, historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.js';
+import { settleEnded } from './flow.js';
 
 /**
  * Completion: N outcomes (done / retry / failed / released) in one statement, because executors
@@ -44,9 +45,14 @@ import { historyGone, notifyWaited, NOW_SQL, type SqlContext } from './context.j
  *   channel (`woken`); retry and released are not final, a waiter has nothing to read yet.
  *
  * $1 now, $2 ids, $3 tokens, $4 kinds, $5 errors (json text or NULL), $6 retry run_at, $7 retrying,
- * $8 delete done jobs, $9 results, $10 log lines, $11 whether each outcome carries lines.
+ * $8 delete done jobs, $9 results, $10 log lines, $11 whether each outcome carries lines, $12 whether to
+ * notify (jobs released or admitted by the ends).
+ *
+ * Flow (migration 5): as in record-done.ts, a final outcome lets go of an 'unfinished' unique key,
+ * and `settled` hands the ended jobs that have children or a concurrency key to flow_settle.
  */
-export function recordOutcomes({ s, finished, statement }: SqlContext): Statement {
+export function recordOutcomes(ctx: SqlContext): Statement {
+  const { s, finished, statement } = ctx;
   return statement(
     'record_outcomes',
     `WITH o AS (
@@ -58,8 +64,9 @@ export function recordOutcomes({ s, finished, statement }: SqlContext): Statemen
         USING o
         WHERE $8::boolean AND o.kind = 'done' AND j.unique_key IS NULL
           AND j.id = o.id AND j.lease_token = o.token AND j.lease_expires_at > ${NOW_SQL}
-       RETURNING j.id, j.queue, o.kind, j.waited, j.has_history OR j.attempts > 1 AS history
-     ), ${historyGone(s, 'deleted', 'history')}, rest AS MATERIALIZED (
+       RETURNING j.id, j.queue, o.kind, j.waited, j.has_history OR j.attempts > 1 AS history, j.has_children,
+                 j.concurrency_key, j.after IS NOT NULL AS has_after
+     ), ${historyGone(s, 'deleted', 'history')}, ${depsGone(s, 'deleted', 'has_after')}, rest AS MATERIALIZED (
        SELECT * FROM o WHERE NOT EXISTS (SELECT 1 FROM deleted d WHERE d.id = o.id)
      ), applied AS (
        UPDATE ${s}.jobs j
@@ -72,12 +79,23 @@ export function recordOutcomes({ s, finished, statement }: SqlContext): Statemen
               lease_expires_at = NULL,
               updated_at = ${NOW_SQL},
               result = CASE o.kind WHEN 'done' THEN o.result ELSE j.result END,
-              has_history = j.has_history OR o.kind IN ('retry', 'failed', 'released') OR coalesce(o.logged, false)
+              has_history = j.has_history OR o.kind IN ('retry', 'failed', 'released') OR coalesce(o.logged, false),
+              unique_key = CASE WHEN o.kind IN ('done', 'failed') AND j.unique_scope <> 'stored' THEN NULL
+                                ELSE j.unique_key END,
+              released_key = CASE WHEN o.kind IN ('done', 'failed') AND j.unique_scope <> 'stored'
+                                  THEN coalesce(j.unique_key, j.released_key) ELSE j.released_key END
          FROM rest o
         WHERE j.id = o.id AND j.lease_token = o.token
           AND j.lease_expires_at > ${NOW_SQL}
           AND NOT ($8::boolean AND o.kind = 'done' AND j.unique_key IS NULL)
-       RETURNING j.id, j.queue, o.kind, o.error, j.waited
+       RETURNING j.id, j.queue, o.kind, o.error, j.waited, j.has_children, j.concurrency_key
+     ), settled AS (
+       ${settleEnded(
+         ctx,
+         `(SELECT id, kind AS status, has_children, concurrency_key FROM deleted
+           UNION ALL SELECT id, kind, has_children, concurrency_key FROM applied WHERE kind IN ('done', 'failed'))`,
+         '$12::boolean',
+       )}
      ), before AS MATERIALIZED (
        SELECT a.id, a.kind, a.error, j.attempts, j.executor_id, j.host, j.started_at, j.progress, j.progress_message
          FROM applied a JOIN ${s}.jobs j ON j.id = a.id
@@ -106,7 +124,8 @@ export function recordOutcomes({ s, finished, statement }: SqlContext): Statemen
         WHERE $7::boolean AND $8::boolean AND o.kind = 'done'
           AND NOT EXISTS (SELECT 1 FROM ${s}.jobs j WHERE j.id = o.id)
      )
-     SELECT id, queue, kind FROM deleted WHERE (SELECT count(*) FROM woken) >= 0 -- runs woken (see notifyWaited)
+     SELECT id, queue, kind FROM deleted
+      WHERE (SELECT count(*) FROM woken) >= 0 AND (SELECT count(*) FROM settled) >= 0 -- runs both (see notifyWaited)
      UNION ALL
      SELECT id, queue, kind FROM applied
      UNION ALL
