@@ -16,14 +16,8 @@ import {
   uuidBoundAfter,
 } from '@oddjob/core';
 import type { Database } from './db.js';
-import {
-  scheduleFlowParams,
-  scheduleParams,
-  toJobRecord,
-  toScheduleRecord,
-  type JobRow,
-  type ScheduleRow,
-} from './rows.js';
+import { toJobRecord, type JobRow } from './rows.js';
+import { scheduleFlowParams, scheduleParams, toScheduleRecord, type ScheduleRow } from './schedule-rows.js';
 import type { Statements } from './sql/index.js';
 import { isUuid, NIL_UUID } from './uuid.js';
 
