@@ -26,8 +26,9 @@ export function keyLock(s: string, key: string): string {
  * - p_keys: keys whose slots may have freed (keys of the ended jobs) or that gained waiting jobs.
  *   For each, in sorted order, under its advisory lock: the admitted jobs are counted once, then
  *   waiting jobs are admitted in claim order (priority DESC, run_at, id) while the count is under
- *   the waiting job's own limit. SKIP LOCKED: a waiting job locked by a concurrent cancel is passed
- *   over rather than waited for, since that cancel may be waiting for this key's lock.
+ *   the next waiting job's own limit. That limit is read before the job is locked, so a full key
+ *   locks nothing. SKIP LOCKED: a waiting job locked by a concurrent cancel is passed over rather
+ *   than waited for, since that cancel may be waiting for this key's lock.
  * - Jobs that become claimable are announced on p_jobs_channel (their queue) when it is not NULL,
  *   children it cancels that someone waits on on p_finished_channel.
  *
@@ -48,6 +49,7 @@ DECLARE
   r record;
   k text;
   used integer;
+  lim integer;
 BEGIN
   IF cardinality(consider) > 0 THEN
     INSERT INTO ${s}.job_deps (child, position, parent, "when")
@@ -138,13 +140,20 @@ BEGIN
     PERFORM ${keyLock(s, 'k')};
     SELECT count(*) INTO used FROM ${s}.jobs
      WHERE concurrency_key = k AND waiting_for IS NULL AND finished_at IS NULL;
-    FOR r IN
-      SELECT id, concurrency_limit, queue, run_at FROM ${s}.jobs
+    LOOP
+      -- The next in claim order, read first without a lock: if its limit is reached, admission stops
+      -- here and no row was locked (the usual end: a key of limit 1 admitted its one job).
+      SELECT concurrency_limit INTO lim FROM ${s}.jobs
        WHERE concurrency_key = k AND waiting_for = 'slot' AND finished_at IS NULL
        ORDER BY priority DESC, run_at, id
-         FOR UPDATE SKIP LOCKED
-    LOOP
-      EXIT WHEN used >= r.concurrency_limit;
+       LIMIT 1;
+      EXIT WHEN NOT FOUND OR used >= lim;
+      SELECT id, queue, run_at INTO r FROM ${s}.jobs
+       WHERE concurrency_key = k AND waiting_for = 'slot' AND finished_at IS NULL
+       ORDER BY priority DESC, run_at, id
+       LIMIT 1
+         FOR UPDATE SKIP LOCKED;
+      EXIT WHEN NOT FOUND;
       UPDATE ${s}.jobs SET status = 'new', waiting_for = NULL, updated_at = p_at WHERE id = r.id;
       used := used + 1;
       changed := changed + 1;
