@@ -30,6 +30,12 @@ import {
   type RetryPolicy,
   type ScheduleRecord,
   type JobMetadata,
+  type JobAfter,
+  type JobConcurrency,
+  type UniqueScope,
+  type WaitingFor,
+  UNIQUE_SCOPES,
+  ALREADY_RUNNING_POLICIES,
 } from '@oddjob/core';
 import type { ExecutorRowInput, JobRowInput, ScheduleRowInput } from './statements.js';
 
@@ -63,6 +69,18 @@ export interface JobRow {
   progress_message: string | null;
   // migration 3
   pinned_host: string | null;
+  // migration 4 (flow.ts)
+  priority: number;
+  unique_scope: string;
+  unique_held: boolean;
+  after_json: string | null;
+  waiting_for: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  already_running: string | null;
+  sequence_name: string | null;
+  sequence_run: string | null;
+  sequence_step: string | null;
 }
 
 /** A row of job_runs. seq is bigint, which tedious returns as a string. */
@@ -120,6 +138,9 @@ export interface ScheduleRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  // migration 4
+  priority: number;
+  concurrency: string | null;
 }
 
 function parse<T>(text: string, what: string, id: string): T {
@@ -136,7 +157,29 @@ function date(value: unknown, what: string, id: string): Date {
   return value;
 }
 
-export function jobToRow(job: NewJob): JobRowInput {
+/**
+ * Where a new job starts, as the writer decided it (flow-insert.ts): `new`, `waiting` (for parents or
+ * a slot), or `cancelled` by parents that were already final (with its DependencyError).
+ */
+export interface Placement {
+  status: 'new' | 'waiting' | 'cancelled';
+  waitingFor: WaitingFor | null;
+  /** JSON of the DependencyError of a job cancelled at insert; null otherwise. */
+  lastError: string | null;
+}
+
+export const PLAIN_PLACEMENT: Placement = Object.freeze({ status: 'new', waitingFor: null, lastError: null });
+
+/**
+ * Whether a job still holds its unique key in the state it is written in: a job cancelled at insert
+ * never waited or ran, so 'queued' and 'unfinished' keys are let go at once; 'stored' keeps it.
+ */
+export function holdsUniqueKey(scope: UniqueScope, status: Placement['status']): boolean {
+  return status !== 'cancelled' || scope === 'stored';
+}
+
+export function jobToRow(job: NewJob, placement: Placement = PLAIN_PLACEMENT): JobRowInput {
+  const scope = job.uniqueScope ?? 'stored';
   return {
     id: job.id,
     queue: job.queue,
@@ -149,6 +192,53 @@ export function jobToRow(job: NewJob): JobRowInput {
     metadata: JSON.stringify(job.metadata),
     uniqueKey: job.uniqueKey,
     pinnedHost: job.pinnedHost ?? null,
+    status: placement.status,
+    waitingFor: placement.waitingFor,
+    lastError: placement.lastError,
+    priority: job.priority ?? 0,
+    uniqueScope: scope,
+    uniqueHeld: holdsUniqueKey(scope, placement.status),
+    after: job.after == null ? null : JSON.stringify({ rule: job.after.rule, parents: job.after.parents }),
+    concurrencyKey: job.concurrency?.key ?? null,
+    concurrencyLimit: job.concurrency?.limit ?? null,
+    alreadyRunning: job.concurrency?.alreadyRunning ?? null,
+    sequenceName: job.sequence?.name ?? null,
+    sequenceRun: job.sequence?.run ?? null,
+    sequenceStep: job.sequence?.step ?? null,
+  };
+}
+
+/** The flow columns of a row (migration 4), checked: a value no write of this package makes is corrupt. */
+function flowOf(
+  row: JobRow,
+  id: string,
+): Pick<JobRecord, 'uniqueScope' | 'priority' | 'after' | 'waitingFor' | 'concurrency' | 'sequence'> {
+  const scope = row.unique_scope as UniqueScope;
+  if (!UNIQUE_SCOPES.includes(scope)) throw new CorruptJobError(id, `unknown unique_scope ${JSON.stringify(scope)}`);
+  let waitingFor: WaitingFor | null = null;
+  if (row.status === 'waiting') {
+    if (row.waiting_for !== 'parents' && row.waiting_for !== 'slot')
+      throw new CorruptJobError(id, `unknown waiting_for ${JSON.stringify(row.waiting_for)}`);
+    waitingFor = row.waiting_for;
+  }
+  let concurrency: JobConcurrency | null = null;
+  if (row.concurrency_key !== null) {
+    const policy = row.already_running as JobConcurrency['alreadyRunning'];
+    if (!ALREADY_RUNNING_POLICIES.includes(policy) || typeof row.concurrency_limit !== 'number')
+      throw new CorruptJobError(id, 'concurrency_limit or already_running is missing beside concurrency_key');
+    concurrency = { key: row.concurrency_key, limit: row.concurrency_limit, alreadyRunning: policy };
+  }
+  const sequence =
+    row.sequence_name !== null && row.sequence_run !== null && row.sequence_step !== null
+      ? { name: row.sequence_name, run: row.sequence_run, step: row.sequence_step }
+      : null;
+  return {
+    uniqueScope: scope,
+    priority: row.priority,
+    after: row.after_json === null ? null : parse<JobAfter>(row.after_json, 'after_json', id),
+    waitingFor,
+    concurrency,
+    sequence,
   };
 }
 
@@ -187,6 +277,7 @@ export function rowToJob(row: JobRow): JobRecord {
     executorId: row.executor_id ?? null,
     host: row.host ?? null,
     pinnedHost: row.pinned_host ?? null,
+    ...flowOf(row, id),
   };
 }
 
@@ -302,6 +393,8 @@ export function scheduleToRow(s: ScheduleRecord): ScheduleRowInput {
     version: s.version,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+    priority: s.priority,
+    concurrency: s.concurrency === null ? null : JSON.stringify(s.concurrency),
   };
 }
 
@@ -324,6 +417,8 @@ export function rowToSchedule(row: ScheduleRow): ScheduleRecord {
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    priority: row.priority,
+    concurrency: row.concurrency === null ? null : parse<JobConcurrency>(row.concurrency, 'concurrency', where),
   };
 }
 
