@@ -29,6 +29,9 @@ import { applyAttempted, applyOutcome } from './outcomes.js';
 import { ReadyJobs } from './ready-jobs.js';
 import { ScheduleTable } from './schedule-table.js';
 import { copy, type StoredJob } from './stored-job.js';
+import { FlowTable } from './flow-table.js';
+import { outsideParents } from '../checks/flow-checks.js';
+import { UnknownParentError } from '../errors.js';
 
 /**
  * An in-memory store for tests and single-process use. Nothing survives the process.
@@ -52,6 +55,12 @@ export class MemoryJobStore
   private readonly leases = new LeaseHeap();
   private readonly schedules = new ScheduleTable();
   private readonly listeners = new QueueListeners();
+  /** Queues that got a claimable job during the current operation, told to listeners at its end. */
+  private readonly woken = new Set<string>();
+  private readonly flow = new FlowTable(this.jobs, this.ready, {
+    claimable: (queue) => this.woken.add(queue),
+    final: (id) => this.wakeWaiters(id),
+  });
   readonly clock: Clock;
 
   constructor(options: { clock?: Clock } = {}) {
@@ -67,15 +76,35 @@ export class MemoryJobStore
 
   async insertJobs(jobs: readonly NewJob[]): Promise<string[]> {
     const now = this.clock.now();
-    const queues = new Set<string>();
+    const missing = outsideParents(jobs).filter((id) => this.jobs.get(id) === undefined);
+    if (missing.length > 0) throw new UnknownParentError(missing);
+    // Two passes: every job is stored before any is placed, so a child may name a parent that comes
+    // later in the batch. A job not stored (its unique key is held, or 'skip' found its key busy)
+    // is stood for by the job answered in its place, for its batch's children too.
+    const answered = new Map<string, string>();
+    const placed: StoredJob[] = [];
     const ids = jobs.map((job) => {
-      const stored = this.jobs.insert(job, now);
-      if (typeof stored === 'string') return stored;
-      this.ready.add(stored);
-      queues.add(job.queue);
+      const busy = job.concurrency?.alreadyRunning === 'skip' ? this.flow.unfinishedOf(job.concurrency.key) : undefined;
+      const stored = busy?.id ?? this.jobs.insert(job, now);
+      if (typeof stored === 'string') {
+        answered.set(job.id, stored);
+        return stored;
+      }
+      this.flow.track(stored);
+      placed.push(stored);
       return job.id;
     });
-    this.notify(queues);
+    for (const stored of placed) {
+      if (stored.after !== null && answered.size > 0) {
+        stored.after = {
+          rule: stored.after.rule,
+          parents: stored.after.parents.map((p) => ({ job: answered.get(p.job) ?? p.job, when: p.when })),
+        };
+      }
+      this.flow.place(stored, now);
+      if (isFinalStatus(stored.status)) this.flow.ended(stored, now);
+    }
+    this.flushWoken();
     return ids;
   }
 
@@ -94,6 +123,8 @@ export class MemoryJobStore
       stored.host = e.host ?? null;
       if (e.logs !== undefined) this.history.appendLines(stored, e.logs);
       applyAttempted(stored, e, this.history, this.ready);
+      if (stored.uniqueScope === 'queued') this.jobs.releaseUniqueKey(stored); // attempt 1 was its claim
+      if (isFinalStatus(stored.status)) this.flow.ended(stored, now);
       if (e.outcome.kind === 'retry') queues.add(job.queue);
       return job.id;
     });
@@ -121,6 +152,7 @@ export class MemoryJobStore
       if (job.status === 'processing')
         this.history.endRun(job, 'lease-lost', leaseTakeoverError(job.lease!.owner), now);
       job.status = 'processing';
+      if (job.uniqueScope === 'queued') this.jobs.releaseUniqueKey(job);
       job.attempts += 1;
       job.lease = { owner: request.owner, token: newLeaseToken(), expiresAt: new Date(expiresAtMs) };
       job.startedAt = now;
@@ -133,6 +165,7 @@ export class MemoryJobStore
       this.leases.add(job, expiresAtMs, job.lease.token);
       claimed.push(copy(job) as ClaimedJob);
     }
+    this.flushWoken(); // children and keyed jobs admitted by a reap above
     return claimed;
   }
 
@@ -146,10 +179,11 @@ export class MemoryJobStore
       if (outcome.logs !== undefined) this.history.appendLines(job, outcome.logs);
       applyOutcome(job, outcome, now, this.history, this.ready);
       if (outcome.kind === 'released') queues.add(job.queue);
-      this.wakeWaiters(job.id);
+      if (isFinalStatus(job.status)) this.flow.ended(job, now);
       return 'ok';
     });
     this.notify(queues);
+    this.flushWoken();
     return results;
   }
 
@@ -233,10 +267,12 @@ export class MemoryJobStore
     const now = this.clock.now();
     if (job.status === 'processing') this.history.endRun(job, 'cancelled', null, now);
     job.status = 'cancelled';
+    job.waitingFor = null;
     job.lease = null;
     job.finishedAt = now;
     job.updatedAt = now;
-    this.wakeWaiters(id);
+    this.flow.ended(job, now);
+    this.flushWoken();
     return true;
   }
 
@@ -252,8 +288,8 @@ export class MemoryJobStore
     job.runAt = runAt ?? now;
     job.finishedAt = null;
     job.updatedAt = now;
-    this.ready.add(job);
-    this.notify(new Set([job.queue]));
+    this.flow.reopen(job);
+    this.flushWoken();
     return true;
   }
 
@@ -346,7 +382,7 @@ export class MemoryJobStore
         job.lease = null;
         job.finishedAt = now;
         job.updatedAt = now;
-        this.wakeWaiters(job.id);
+        this.flow.ended(job, now);
       } else {
         this.ready.add(job);
       }
@@ -355,5 +391,12 @@ export class MemoryJobStore
 
   private notify(queues: ReadonlySet<string>): void {
     if (queues.size > 0) this.listeners.notify(queues);
+  }
+
+  private flushWoken(): void {
+    if (this.woken.size === 0) return;
+    const queues = new Set(this.woken);
+    this.woken.clear();
+    this.listeners.notify(queues);
   }
 }
