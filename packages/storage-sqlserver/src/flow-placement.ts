@@ -1,14 +1,16 @@
 /**
  * Where each job of a batch starts (core's flow.ts), decided in TypeScript from what the writer read
  * under the batch's locks (statements/flow-insert.ts). Pure, so every rule is tested without a server:
- * - a job whose unique key a stored job holds is not written; it answers the holder;
+ * - first, in batch order, which jobs are written: 'skip' adds nothing while a job of its key is
+ *   unfinished (stored, or written earlier in the batch) and answers that job; a job whose unique
+ *   key a stored job holds is not written and answers the holder;
  * - a child whose parents are all final already (stored final, or cancelled here by its own parents)
  *   is decided by core's decideChild in the insert; otherwise it waits for its parents;
- * - per key, in batch order: 'skip' adds nothing while a job of the key is unfinished (stored, or
- *   written earlier in the batch) and answers it; 'allow' is admitted at once; 'queue' is admitted
- *   while the key has fewer admitted jobs than its limit and none waits for a slot, else waits.
+ * - per key, in batch order: 'allow' is admitted at once; others while the key has fewer admitted
+ *   jobs than its limit and none waits for a slot, else they wait for one.
  * A parent that is not written (held key, 'skip') is replaced by the job it answers, so the child
- * waits for the job that actually runs.
+ * waits for the job that actually runs. The passes follow core's memory store (memory/insert-batch.ts),
+ * the reference: what is written is settled before anything is placed.
  */
 import {
   decideChild,
@@ -58,11 +60,21 @@ export function placeBatch(jobs: readonly NewJob[], state: BatchState): Placed[]
   const missing = storedParents(jobs).filter((id) => !state.stored.has(id));
   if (missing.length > 0) throw new UnknownParentError(missing);
 
-  // 1. Held unique keys: not written, answered by the holder.
+  // 1. Which jobs are written: 'skip' on a busy key, then held unique keys, answer another job.
+  const keys = new Map([...state.keys].map(([k, v]) => [k, { ...v }]));
+  const keyOf = (key: string) => {
+    let k = keys.get(keyIdentity(key));
+    if (k === undefined) keys.set(keyIdentity(key), (k = { admitted: 0, queued: false, unfinished: null }));
+    return k;
+  };
   const answer = new Map<string, string>();
   for (const job of jobs) {
+    const c = job.concurrency;
+    const busy = c !== null && c.alreadyRunning === 'skip' ? keyOf(c.key).unfinished : null;
     const holder = job.uniqueKey === null ? undefined : state.holders.get(keyIdentity(job.uniqueKey));
-    if (holder !== undefined) answer.set(job.id, holder);
+    if (busy !== null) answer.set(job.id, busy);
+    else if (holder !== undefined) answer.set(job.id, holder);
+    else if (c !== null) keyOf(c.key).unfinished ??= job.id;
   }
   const written = jobs.filter((j) => !answer.has(j.id));
   const resolve = (id: string): string => answer.get(id) ?? id;
@@ -95,7 +107,6 @@ export function placeBatch(jobs: readonly NewJob[], state: BatchState): Placed[]
   }
 
   // 3. Keys, in batch order.
-  const keys = new Map([...state.keys].map(([k, v]) => [k, { ...v }]));
   const placements = new Map<string, Placement>();
   for (const job of written) {
     const d = decided.get(job.id);
@@ -109,14 +120,7 @@ export function placeBatch(jobs: readonly NewJob[], state: BatchState): Placed[]
       placements.set(job.id, waitsForParents ? waiting('parents') : NEW);
       continue;
     }
-    const key = keyIdentity(c.key);
-    const k = keys.get(key) ?? { admitted: 0, queued: false, unfinished: null };
-    keys.set(key, k);
-    if (c.alreadyRunning === 'skip' && k.unfinished !== null) {
-      answer.set(job.id, k.unfinished);
-      continue;
-    }
-    k.unfinished ??= job.id;
+    const k = keyOf(c.key);
     if (waitsForParents) placements.set(job.id, waiting('parents'));
     else if (c.alreadyRunning === 'allow' || (k.admitted < c.limit && !k.queued)) {
       k.admitted++;

@@ -389,6 +389,26 @@ describe('sqlserver: placing a batch (flow-placement)', function () {
     ]);
   });
 
+  it("decides who is written before placing anyone, as the memory store does: 'skip' before a held unique key, and a job cancelled at insert still counts for a later 'skip'", function () {
+    const skip = { key: 'k', limit: 1, alreadyRunning: 'skip' as const };
+    const stored = new Map<string, JobStatus>([
+      [id(8), 'failed'],
+      [id(70), 'new'],
+    ]);
+    const holders = new Map([['u', id(70)]]);
+    const keys = new Map([['busy', { admitted: 1, queued: false, unfinished: id(60) }]]);
+    const jobs = [
+      newJob(1, { concurrency: skip, after: { rule: 'each', parents: [{ job: id(8), when: 'succeeded' }] } }),
+      newJob(2, { concurrency: skip }),
+      newJob(3, { concurrency: { key: 'busy', limit: 1, alreadyRunning: 'skip' }, uniqueKey: 'u' }),
+    ];
+    expect(placementsOf(placeBatch(jobs, state({ stored, holders, keys })))).to.deep.equal([
+      'cancelled/null',
+      `answer ${id(1)}`,
+      `answer ${id(60)}`,
+    ]);
+  });
+
   it('a child waiting for parents takes no slot but counts as unfinished for skip', function () {
     const jobs = [
       newJob(1, { concurrency: queue('k'), after: { rule: 'each', parents: [{ job: id(3), when: 'succeeded' }] } }),

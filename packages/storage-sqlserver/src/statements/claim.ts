@@ -1,6 +1,6 @@
 import type { SchemaNames } from '../identifiers.js';
 import { BIN2, JOB_COLUMNS, T, type BuiltStatement } from './common.js';
-import { ADMITTED_DECLARATION, flowDeclarations, settleParams, settleText, type ErrorJsonParts } from './flow.js';
+import { flowDeclarations, settleParams, settleText, type ErrorJsonParts } from './flow.js';
 import { cols, HAS_RUN, list, RUN_INSERT_COLUMNS, runAttempt } from './helpers.js';
 // ---------------------------------------------------------------------------------------------
 // Claim
@@ -69,9 +69,8 @@ import { cols, HAS_RUN, list, RUN_INSERT_COLUMNS, runAttempt } from './helpers.j
  * IX_jobs_claimable's key after the queue; waiting jobs are not in that index, so the claim never
  * walks them. A job whose last lease expired and that is failed here is final: its children record
  * it, are decided (cascading), and its key's waiting jobs are admitted, by settleText in the same
- * transaction. Jobs that admission let in are not handed out by this same claim (@admitted, empty
- * unless the reap admitted some): they become claimable for the next one, as on every other store.
- * The claim itself lets go a 'queued' unique key (held until the first claim).
+ * transaction, committed before the pick: a job that admission let in is claimable by this very
+ * claim (as on the memory store). The claim itself lets go a 'queued' unique key (held until the first claim).
  */
 export function claimJobs(
   n: SchemaNames,
@@ -105,12 +104,11 @@ export function claimJobs(
       ...settleParams(dependencyErrorJson),
     ],
     text: `
-${ADMITTED_DECLARATION}
 IF EXISTS (SELECT 1 FROM ${n.jobs} WITH (READPAST, READCOMMITTEDLOCK) WHERE status = 'processing' AND lease_expires_at <= @now)
 BEGIN
   SET XACT_ABORT ON;
   DECLARE @lost TABLE (id char(36) ${BIN2} NOT NULL PRIMARY KEY, status varchar(10) NOT NULL);
-  ${flowDeclarations({ admitted: false }).split('\n').join('\n  ')}
+  ${flowDeclarations().split('\n').join('\n  ')}
   BEGIN TRANSACTION;
   UPDATE j SET
     status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'retry' END,
@@ -138,7 +136,6 @@ WITH picked AS (
   FROM ${n.jobs} WITH (ROWLOCK, READPAST, UPDLOCK, READCOMMITTEDLOCK)
   WHERE status IN ('new', 'retry') AND run_at <= @now AND queue IN (${queues.text})
     AND (pinned_host IS NULL OR pinned_host = @host OR run_at < DATEADD(millisecond, -@takeoverMs, @now))
-    AND id NOT IN (SELECT a.id FROM @admitted AS a)
   ORDER BY priority DESC, run_at, id
 )
 UPDATE j SET

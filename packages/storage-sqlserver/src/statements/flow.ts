@@ -56,19 +56,12 @@ export function lockCall(resource: string): string {
 IF @got < 0 THROW ${KEY_LOCK_FAILED}, N'OddJob: a concurrency key lock was not granted (time-out or deadlock); try again', 1;`;
 }
 
-/** @admitted: the jobs admitText admitted in this batch (the claim passes over them, see claim.ts). */
-export const ADMITTED_DECLARATION = `DECLARE @admitted TABLE (id char(36) ${BIN2} NOT NULL PRIMARY KEY);`;
-
-/**
- * The table variables the flow pieces share; DECLAREd once in a batch that uses them, before them.
- * `admitted: false` for a batch that declares @admitted itself (the claim, at its top).
- */
-export function flowDeclarations(options: { admitted?: boolean } = {}): string {
+/** The table variables the flow pieces share; DECLAREd once in a batch that uses them, before them. */
+export function flowDeclarations(): string {
   return [
     `DECLARE @final TABLE (id char(36) ${BIN2} NOT NULL PRIMARY KEY, status varchar(10) NOT NULL);`,
     `DECLARE @freed TABLE (k nvarchar(512) ${BIN2} NOT NULL PRIMARY KEY);`,
     'DECLARE @got int;',
-    ...(options.admitted === false ? [] : [ADMITTED_DECLARATION]),
   ].join('\n');
 }
 
@@ -112,7 +105,6 @@ export function admitText(n: SchemaNames): string {
   FROM ranked AS r
 )
 UPDATE j SET status = 'new', waiting_for = NULL, updated_at = @now
-OUTPUT inserted.id INTO @admitted (id)
 FROM ${n.jobs} AS j JOIN room AS m ON m.id = j.id
 WHERE j.status = 'waiting' AND j.waiting_for = 'slot'
   AND m.headroom >= (SELECT COUNT(*) FROM ${n.jobs} AS h WHERE h.concurrency_key = m.k AND h.status IN ('new', 'retry', 'processing'));`;
