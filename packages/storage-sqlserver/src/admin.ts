@@ -79,6 +79,10 @@ export class SqlServerJobQueueAdmin implements IJobQueueAdmin {
     const fromId = afterId === undefined ? undefined : uuidBoundAfter(afterId);
     // null: no UUID sorts after afterId, so nothing can match.
     if (limit === 0 || statuses?.length === 0 || fromId === null) return [];
+    // A run id is a 36-character UUID and a sequence name at most 200 characters (the columns' sizes):
+    // anything else matches no job, and would not fit the parameter it is bound as.
+    if ((sequenceRun !== undefined && sequenceRun.length !== 36) || (sequence !== undefined && sequence.length > 200))
+      return [];
     const result = await this.ctx.runner.run<JobRow>(
       listJobs(this.ctx.names, { statuses, queue, target, fromId, sequenceRun, sequence, limit, offset }),
     );
