@@ -75,7 +75,8 @@ function runOf(jobs: readonly JobRecord[]): SequenceRun {
 /** The run `runId` read from its step jobs, with its derived status; null if no step job of it is stored. */
 export async function getSequenceRun(admin: IJobQueueAdmin, runId: string): Promise<SequenceRun | null> {
   if (typeof runId !== 'string' || runId.length === 0) throw new InvalidOptionError('runId', 'must be a run id');
-  const jobs = await allJobs(admin, { sequenceRun: runId });
+  // Filtered again here: a store that ignored the filter must not mix other jobs into the run.
+  const jobs = (await allJobs(admin, { sequenceRun: runId })).filter((j) => j.sequence?.run === runId);
   return jobs.length === 0 ? null : runOf(jobs);
 }
 
