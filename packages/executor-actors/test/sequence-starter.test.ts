@@ -107,6 +107,16 @@ describe('sequences: the starter job (oddjob.sequence)', function () {
     expect(job.lastError!.message).to.contain('give its shell the `sequences` option');
   });
 
+  it('adds the run to the store (tenant) the starter came from', async function () {
+    const registry = newRegistry();
+    const [a, b] = [new MemoryJobStore(), new MemoryJobStore()];
+    shell = new JobExecutorShell({ tenants: { a, b }, registry, sequences, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 1, pulseMs: 10 });
+    const starter = await b.adder({ registry }).addJob(sequenceJob('pair'));
+    expect((await ended(b, starter)).steps).to.have.length(2);
+    expect(await a.listJobs()).to.deep.equal([]);
+  });
+
   it('refuses a sequences option that is not a registry', function () {
     expect(
       () =>
