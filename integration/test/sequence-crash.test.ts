@@ -94,7 +94,11 @@ describe('a sequence on PostgreSQL, its executor killed mid-step (worker process
         const { rows } = await admin.query(`SELECT 1 FROM ${schema}.ran WHERE job_id = $1`, [step.jobId]);
         return rows.length > 0 ? step.jobId : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 20, status: () => JSON.stringify(read?.steps.map((x) => [x.step, x.status])) },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        status: () => `steps ${JSON.stringify(read?.steps.map((x) => [x.step, x.status]))}; victim: ${victim.tail(5)}`,
+      },
     );
     victim.kill('SIGKILL');
     expect((await victim.exited).signal).to.equal('SIGKILL');

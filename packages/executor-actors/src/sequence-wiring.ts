@@ -52,7 +52,7 @@ export function withSequences(
 ): IContainerFactory {
   registerSequenceStarter(registry);
   const adders = new Map(stores.map(([tenant, store]) => [tenant ?? '', adderOf(store, tenant, registry, clock)]));
-  const starter = new SequenceStarter({
+  const starter = SequenceStarter.withDeps({
     sequences,
     adderFor: (tenant) => {
       const adder = adders.get(tenant ?? '');

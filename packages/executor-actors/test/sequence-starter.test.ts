@@ -23,7 +23,8 @@ import {
   type SequenceRun,
 } from '@oddjob/core';
 import { TestClock } from '@oddjob/core/testing';
-import { JobExecutorShell } from '../src/index.js';
+import { Container } from 'inversify';
+import { InversifyContainerFactory, JobExecutorShell } from '../src/index.js';
 import { CapturingLogger, waitFor } from './helpers.js';
 
 const ran: string[] = [];
@@ -107,6 +108,18 @@ describe('sequences: the starter job (oddjob.sequence)', function () {
     expect(job.lastError!.message).to.contain('give its shell the `sequences` option');
   });
 
+  it('answers the starter itself whatever the container factory (inversify, the starter bound to itself)', async function () {
+    const registry = newRegistry();
+    registerSequenceStarter(registry);
+    // The factory binds every registered target, the starter too: the shell must still answer its own.
+    const containers = new InversifyContainerFactory(new Container(), { registry });
+    const store = new MemoryJobStore();
+    shell = new JobExecutorShell({ store, registry, containers, sequences, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 1, pulseMs: 10 });
+    const starter = await store.adder({ registry }).addJob(sequenceJob('pair'));
+    expect((await ended(store, starter)).run).to.equal(starter);
+  });
+
   it('adds the run to the store (tenant) the starter came from', async function () {
     const registry = newRegistry();
     const [a, b] = [new MemoryJobStore(), new MemoryJobStore()];
@@ -140,7 +153,7 @@ describe('sequences: the starter job (oddjob.sequence)', function () {
     const [claimed] = await store.claimJobs({ queues: ['default'], limit: 1, owner: 'doomed', leaseMs: 5_000 });
     expect(claimed.id).to.equal(starter);
     const ctx = { jobId: starter, tenant: undefined } as unknown as JobContext;
-    const dying = new SequenceStarter({ sequences, adderFor: () => adder });
+    const dying = SequenceStarter.withDeps({ sequences, adderFor: () => adder });
     const first = await runWithJobContext(ctx, () => dying.start('pair'));
     expect(first.run).to.equal(starter);
     clock.advance(5_001);

@@ -35,7 +35,17 @@ export interface SequenceStarterDeps {
  * overrides fail the job at once (JobAbortError): retrying cannot make a definition appear.
  */
 export class SequenceStarter {
-  constructor(private readonly deps?: SequenceStarterDeps) {}
+  private deps: SequenceStarterDeps | undefined;
+
+  /**
+   * A starter with its dependencies (what the shell builds). The constructor itself takes none, so
+   * a container that builds every registered target (inversify's toSelf) can still build this one.
+   */
+  static withDeps(deps: SequenceStarterDeps): SequenceStarter {
+    const starter = new SequenceStarter();
+    starter.deps = deps;
+    return starter;
+  }
 
   async start(name: string, overrides: SequenceOverrides = {}): Promise<StartedRun> {
     const ctx = jobContext();
