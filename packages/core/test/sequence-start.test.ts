@@ -194,3 +194,21 @@ describe('sequences: starting', function () {
     expect((await store.listJobs()).map((j) => j.id)).to.deep.equal(first);
   });
 });
+
+describe('sequences: step names that are Object.prototype keys', function () {
+  it('an override is looked up among own keys only', async function () {
+    const store = new MemoryJobStore();
+    const sequences = new SequenceRegistry();
+    sequences.define({
+      name: 'protos',
+      steps: [
+        { name: 'constructor', ...plain(1) },
+        { name: 'toString', ...plain(2), options: { priority: 2 } },
+      ],
+    });
+    const run = await startSequence(store.adder(), sequences, 'protos', { overrides: { toString: { args: [9] } } });
+    const [a, b] = await store.listJobs({ sequenceRun: run });
+    expect([deserializeArgs(a.args, a.id), a.priority]).to.deep.equal([[1], 0]);
+    expect([deserializeArgs(b.args, b.id), b.priority]).to.deep.equal([[9], 2]);
+  });
+});

@@ -44,7 +44,9 @@ export function planSequence(
   if (typeof run !== 'string' || !UUID.test(run)) throw new InvalidOptionError('runId', 'must be a lowercase UUID');
   const checked = checkOverrides(definition, overrides);
   return definition.steps.map((step) => {
-    const { job, options } = overriddenStep(step, checked[step.name]);
+    // Own keys only: a step named "constructor" must not pick up Object.prototype's.
+    const override = Object.hasOwn(checked, step.name) ? checked[step.name] : undefined;
+    const { job, options } = overriddenStep(step, override);
     const flow: JobOptions = {
       ...options,
       sequence: { name: definition.name, run, step: step.name },
