@@ -84,7 +84,8 @@ export class FlowTable {
     const work = [job];
     for (let j = work.pop(); j !== undefined; j = work.pop()) {
       this.events.final(j.id);
-      if (j.uniqueScope === 'unfinished') this.jobs.releaseUniqueKey(j);
+      // 'queued' too: a job cancelled before its first claim will never be queued again.
+      if (j.uniqueScope !== 'stored') this.jobs.releaseUniqueKey(j);
       if (j.concurrency !== null) this.leaveKey(j);
       const kids = this.children.get(j.id);
       if (kids === undefined) continue;
