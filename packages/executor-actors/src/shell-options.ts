@@ -18,10 +18,12 @@ import {
   type IJobQueueManager,
   type JobLogger,
   type JobRegistry,
+  type SequenceRegistry,
 } from '@oddjob/core';
 import { JobQueueCoordinator, type CoordinatorClass } from './coordinator.js';
 import { defaultLogger } from './logger.js';
 import type { ScheduleTicker } from './scheduler-loop.js';
+import { checkSequencesOption, withSequences } from './sequence-wiring.js';
 
 export interface ShellOptions {
   /**
@@ -69,6 +71,14 @@ export interface ShellOptions {
    * the same object you give the adder. Not applied in sandboxed queues (another thread).
    */
   ambient?: AmbientContext<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * The sequences this executor can start (core's SequenceRegistry). Given, the shell registers the
+   * starter target `oddjob.sequence` with `registry`, and a starter job (a scheduleSequence firing,
+   * or `addJob(sequenceJob(name, overrides))`) adds a run of the named sequence from this registry
+   * to the store the starter came from. Each store must be able to add jobs (every store's
+   * `adder()`). Without it, starter jobs fail, naming this option.
+   */
+  sequences?: SequenceRegistry;
 }
 
 /** The options after their checks, with every default filled in (heartbeatMs is checked later, by the shell). */
@@ -117,8 +127,14 @@ export function resolveShellOptions(options: ShellOptions): ResolvedShellOptions
       );
     }
   }
-  const containers = options.containers ?? newInstanceFactory;
   const registry = options.registry ?? defaultRegistry;
+  const sequences = checkSequencesOption(options.sequences);
+  const clock = options.clock ?? systemClock;
+  const checkedStores = stores as [string | undefined, IJobQueueManager][];
+  const containers =
+    sequences === undefined
+      ? (options.containers ?? newInstanceFactory)
+      : withSequences(options.containers ?? newInstanceFactory, sequences, checkedStores, registry, clock);
   const logger = options.logger ?? defaultLogger();
   const coordinatorClass = options.coordinator ?? JobQueueCoordinator;
   if (
@@ -127,7 +143,6 @@ export function resolveShellOptions(options: ShellOptions): ResolvedShellOptions
   ) {
     throw new InvalidOptionError('coordinator', 'must be JobQueueCoordinator or a subclass of it');
   }
-  const clock = options.clock ?? systemClock;
   const ambient = options.ambient === undefined ? undefined : ambientContext(options.ambient);
   const host = options.host === undefined ? hostname() : checkHostName('host', options.host);
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -139,7 +154,7 @@ export function resolveShellOptions(options: ShellOptions): ResolvedShellOptions
     throw new InvalidOptionError('schedulers', 'must be an array of objects with a tick() method');
   }
   return {
-    stores: stores as [string | undefined, IJobQueueManager][],
+    stores: checkedStores,
     containers,
     registry,
     logger,

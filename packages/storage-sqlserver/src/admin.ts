@@ -22,6 +22,7 @@ import {
   type WaitOptions,
 } from '@oddjob/core';
 import { affected, isUuidShaped, type SqlServerContext } from './context.js';
+import { dependencyErrorJson } from './manager.js';
 import { rowToJob, rowToLogLine, rowToRun, type JobRow, type LogRow, type RunRow } from './row-mapping.js';
 import {
   cancelJob,
@@ -40,6 +41,8 @@ const RUNS_WITH_JOB = 1000;
 
 /** The read/admin side of the SQL Server store. */
 export class SqlServerJobQueueAdmin implements IJobQueueAdmin {
+  private readonly dependencyError = dependencyErrorJson();
+
   constructor(private readonly ctx: SqlServerContext) {}
 
   async getJob(id: string, options: { runs?: boolean } = {}): Promise<JobRecord | null> {
@@ -72,12 +75,16 @@ export class SqlServerJobQueueAdmin implements IJobQueueAdmin {
   }
 
   async listJobs(filter: JobFilter = {}): Promise<JobRecord[]> {
-    const { statuses, queue, target, afterId, limit, offset } = checkJobFilter(filter);
+    const { statuses, queue, target, afterId, sequenceRun, sequence, limit, offset } = checkJobFilter(filter);
     const fromId = afterId === undefined ? undefined : uuidBoundAfter(afterId);
     // null: no UUID sorts after afterId, so nothing can match.
     if (limit === 0 || statuses?.length === 0 || fromId === null) return [];
+    // A run id is a 36-character UUID and a sequence name at most 200 characters (the columns' sizes):
+    // anything else matches no job, and would not fit the parameter it is bound as.
+    if ((sequenceRun !== undefined && sequenceRun.length !== 36) || (sequence !== undefined && sequence.length > 200))
+      return [];
     const result = await this.ctx.runner.run<JobRow>(
-      listJobs(this.ctx.names, { statuses, queue, target, fromId, limit, offset }),
+      listJobs(this.ctx.names, { statuses, queue, target, fromId, sequenceRun, sequence, limit, offset }),
     );
     return (result.recordset ?? []).map(rowToJob);
   }
@@ -92,7 +99,7 @@ export class SqlServerJobQueueAdmin implements IJobQueueAdmin {
 
   async cancelJob(id: string): Promise<boolean> {
     if (!isUuidShaped(id)) return false;
-    return (await this.count(cancelJob(this.ctx.names, id))) === 1;
+    return (await this.count(cancelJob(this.ctx.names, id, this.dependencyError))) === 1;
   }
 
   async requeueJob(id: string, options: { runAt?: Date } = {}): Promise<boolean> {

@@ -42,6 +42,8 @@ export interface SchemaNames {
   logs: string;
   /** `[schema].[executors]`: the executor registry (migration 2). */
   executors: string;
+  /** `[schema].[job_dependencies]`: a waiting child's parents and their outcomes (migration 4). */
+  dependencies: string;
 }
 
 export function schemaNames(schema: string): SchemaNames {
@@ -55,5 +57,6 @@ export function schemaNames(schema: string): SchemaNames {
     runs: `${s}.[job_runs]`,
     logs: `${s}.[job_logs]`,
     executors: `${s}.[executors]`,
+    dependencies: `${s}.[job_dependencies]`,
   };
 }

@@ -1,5 +1,6 @@
 import {
   byRunAtThenId,
+  DEPENDENCY_ERROR_NAME,
   checkClaimRequest,
   checkExtendLeases,
   checkLogAppends,
@@ -65,6 +66,22 @@ export function takeoverErrorJson(): { head: string; tail: string } {
   return ownerErrorJson(leaseTakeoverError);
 }
 
+/**
+ * Core's DependencyError (a child its parents cancelled) as head and tail around its message, which
+ * the settle routine builds in T-SQL with decideChild's texts (statements/flow.ts).
+ */
+export function dependencyErrorJson(): { head: string; tail: string } {
+  return ownerErrorJson((message) => ({ name: DEPENDENCY_ERROR_NAME, message }));
+}
+
+/**
+ * The claim order of SQL Server's pick (priority descending, then runAt, then id): OUTPUT returns rows
+ * in no promised order, so the manager sorts what it claimed.
+ */
+export function byClaimOrder(a: ClaimedJob, b: ClaimedJob): number {
+  return b.priority - a.priority || byRunAtThenId(a, b);
+}
+
 /** Log lines an outcome statement carries with one outcome; more go first through appendLogs. */
 export const MAX_LINES_WITH_OUTCOME = Math.floor((MAX_PARAMS - OUTCOME_PARAMS_PER_ROW) / LOG_PARAMS_PER_LINE);
 /** Log lines one appendLogs statement carries for one entry; a longer entry spans statements. */
@@ -74,6 +91,7 @@ export const MAX_LINES_PER_ENTRY = Math.floor((MAX_PARAMS - LOG_ENTRY_PARAMS) / 
 export class SqlServerJobQueueManager implements IJobQueueManager {
   private readonly leaseError = leaseErrorJson();
   private readonly takeoverError = takeoverErrorJson();
+  private readonly dependencyError = dependencyErrorJson();
 
   constructor(private readonly ctx: SqlServerContext) {}
 
@@ -88,6 +106,7 @@ export class SqlServerJobQueueManager implements IJobQueueManager {
         { queues: asked, limit, owner, leaseMs, host: host ?? null, takeoverAfterMs },
         this.leaseError,
         this.takeoverError,
+        this.dependencyError,
       ),
     );
     const rows = (result.recordsets.length === 0 ? [] : result.recordsets[result.recordsets.length - 1]) as JobRow[];
@@ -103,7 +122,7 @@ export class SqlServerJobQueueManager implements IJobQueueManager {
       }
     }
     if (unreadable.length > 0) await this.recordOutcomes(unreadable);
-    return claimed.sort(byRunAtThenId);
+    return claimed.sort(byClaimOrder);
   }
 
   async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
@@ -148,8 +167,8 @@ export class SqlServerJobQueueManager implements IJobQueueManager {
           p.item.lines.map((l) => ({ outcome, at: l.at, level: l.level, message: l.message })),
         );
         const statement = history
-          ? recordOutcomesWithHistory(this.ctx.names, outcomeRows, lines)
-          : recordOutcomes(this.ctx.names, outcomeRows);
+          ? recordOutcomesWithHistory(this.ctx.names, outcomeRows, lines, this.dependencyError)
+          : recordOutcomes(this.ctx.names, outcomeRows, this.dependencyError);
         const result = await this.ctx.runner.run<{ id: string; token: string }>(statement);
         const returned =
           result.recordsets.length === 0

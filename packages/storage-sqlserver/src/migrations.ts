@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SchemaNames } from './identifiers.js';
+import { FLOW_MIGRATION } from './migration-flow.js';
 
 export interface Migration {
   /** 1, 2, 3, ...: strictly increasing, no gaps. */
@@ -173,6 +174,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       `CREATE NONCLUSTERED INDEX [IX_jobs_claimable] ON {schema}.[jobs] (queue, run_at, id) INCLUDE (pinned_host) WHERE status IN ('new', 'retry')`,
     ],
   },
+  FLOW_MIGRATION,
 ]);
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

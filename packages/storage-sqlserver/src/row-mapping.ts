@@ -26,12 +26,14 @@ import {
   type JobProgress,
   type JobRecord,
   type MisfirePolicy,
-  type NewJob,
   type RetryPolicy,
   type ScheduleRecord,
   type JobMetadata,
+  type JobConcurrency,
 } from '@oddjob/core';
-import type { ExecutorRowInput, JobRowInput, ScheduleRowInput } from './statements.js';
+import { flowOf } from './flow-rows.js';
+export { holdsUniqueKey, jobToRow, PLAIN_PLACEMENT, type Placement } from './flow-rows.js';
+import type { ExecutorRowInput, ScheduleRowInput } from './statements.js';
 
 /** A row of the jobs table as mssql returns it. */
 export interface JobRow {
@@ -63,6 +65,18 @@ export interface JobRow {
   progress_message: string | null;
   // migration 3
   pinned_host: string | null;
+  // migration 4 (flow.ts)
+  priority: number;
+  unique_scope: string;
+  unique_held: boolean;
+  after_json: string | null;
+  waiting_for: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  already_running: string | null;
+  sequence_name: string | null;
+  sequence_run: string | null;
+  sequence_step: string | null;
 }
 
 /** A row of job_runs. seq is bigint, which tedious returns as a string. */
@@ -120,6 +134,9 @@ export interface ScheduleRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  // migration 4
+  priority: number;
+  concurrency: string | null;
 }
 
 function parse<T>(text: string, what: string, id: string): T {
@@ -134,22 +151,6 @@ function date(value: unknown, what: string, id: string): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime()))
     throw new CorruptJobError(id, `column ${what} is not a date`);
   return value;
-}
-
-export function jobToRow(job: NewJob): JobRowInput {
-  return {
-    id: job.id,
-    queue: job.queue,
-    target: job.target,
-    method: job.method,
-    args: job.args,
-    runAt: job.runAt,
-    maxAttempts: job.retry.maxAttempts,
-    retry: JSON.stringify(job.retry),
-    metadata: JSON.stringify(job.metadata),
-    uniqueKey: job.uniqueKey,
-    pinnedHost: job.pinnedHost ?? null,
-  };
 }
 
 export function rowToJob(row: JobRow): JobRecord {
@@ -187,6 +188,7 @@ export function rowToJob(row: JobRow): JobRecord {
     executorId: row.executor_id ?? null,
     host: row.host ?? null,
     pinnedHost: row.pinned_host ?? null,
+    ...flowOf(row, id),
   };
 }
 
@@ -302,6 +304,8 @@ export function scheduleToRow(s: ScheduleRecord): ScheduleRowInput {
     version: s.version,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+    priority: s.priority,
+    concurrency: s.concurrency === null ? null : JSON.stringify(s.concurrency),
   };
 }
 
@@ -324,6 +328,8 @@ export function rowToSchedule(row: ScheduleRow): ScheduleRecord {
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    priority: row.priority,
+    concurrency: row.concurrency === null ? null : parse<JobConcurrency>(row.concurrency, 'concurrency', where),
   };
 }
 

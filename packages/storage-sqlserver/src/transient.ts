@@ -20,6 +20,9 @@ import {
  *   ETIMEOUT (connect or request time-out), ECONNCLOSED (mssql: the connection was already closed),
  *   ECLOSE (tedious: "Connection closed before request completed").
  *
+ * - 51002: the store's own THROW when sp_getapplock on a concurrency key returns a failure (time-out,
+ *   or chosen as a deadlock victim); XACT_ABORT has rolled the batch's transaction back.
+ *
  * A retry runs only outside a caller's transaction: inside one, the first failure may already have
  * rolled the caller's work back (1205 does), so it is the caller's decision what to do, never ours.
  */
@@ -40,6 +43,7 @@ export const RETRIED_ERROR_NUMBERS: ReadonlySet<number> = new Set([
   49918, // Azure SQL: not enough resources to process the request
   49919, // Azure SQL: too many create/update operations in progress
   49920, // Azure SQL: too many operations in progress
+  51002, // OddJob: a concurrency key's applock timed out or lost a deadlock (KEY_LOCK_FAILED); the batch rolled back
 ]);
 export const RETRIED_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',

@@ -14,7 +14,9 @@ import {
   type NewJob,
 } from '@oddjob/core';
 import { chunk, type SqlServerContext } from './context.js';
-import { jobToRow } from './row-mapping.js';
+import { jobToRow, PLAIN_PLACEMENT, type Placement } from './row-mapping.js';
+import { keyIdentity } from './unique-key.js';
+import { writeFlowBatch } from './flow-writer.js';
 import {
   ATTEMPTED_LOG_PARAMS_PER_LINE,
   ATTEMPTED_PARAMS_PER_ROW,
@@ -33,16 +35,7 @@ export const JOBS_PER_STATEMENT = Math.floor(MAX_PARAMS / INSERT_PARAMS_PER_JOB)
 /** How often a chunk is tried again after losing a unique-key race (2627/2601) or its key's holder vanished. */
 const KEY_RACE_TRIES = 5;
 
-/**
- * A unique key as SQL Server compares it: `=` and unique indexes ignore trailing spaces (ANSI padding,
- * in every collation, BIN2 included), so "k" and "k " are one key there. The writer must match keys
- * the same way, or a job whose key differs from its holder's only by trailing spaces finds no holder
- * in the answer and is retried until it fails, and two such keys in one batch make the INSERT hit the
- * unique index (2601) on every try.
- */
-export function keyIdentity(key: string): string {
-  return key.replace(/ +$/, '');
-}
+export { keyIdentity } from './unique-key.js';
 
 /**
  * Writes jobs. Pass an mssql Transaction as `tx` and the jobs are written on it, so they exist only if
@@ -130,6 +123,16 @@ export class SqlServerJobWriter implements IJobWriter<sql.Transaction>, IAttempt
       answerFrom.push(job);
       toWrite.push(job);
     }
+    if (toWrite.some((j) => j.after !== null || j.concurrency !== null)) {
+      // Jobs that may wait: placed under the batch's locks, always in one transaction.
+      const write = async (on: sql.Transaction) => {
+        const answers = await writeFlowBatch(this.ctx, toWrite, on, (jobs, placements) =>
+          this.insertRows(jobs, placements, on),
+        );
+        return answerFrom.map((job) => answers.get(job.id)!);
+      };
+      return tx ? write(tx) : this.ctx.runner.transaction(write);
+    }
     const pieces = chunk(toWrite, JOBS_PER_STATEMENT);
     const answers = new Map<string, string>();
     const writeAll = async (on?: sql.Transaction) => {
@@ -142,9 +145,25 @@ export class SqlServerJobWriter implements IJobWriter<sql.Transaction>, IAttempt
     return answerFrom.map((job) => answers.get(job.id)!);
   }
 
+  /** Writes placed jobs chunk by chunk (on the flow batch's transaction); answers per job id. */
+  private async insertRows(
+    jobs: readonly NewJob[],
+    placements: ReadonlyMap<string, Placement>,
+    tx: sql.Transaction,
+  ): Promise<Map<string, string>> {
+    const answers = new Map<string, string>();
+    for (const piece of chunk(jobs, JOBS_PER_STATEMENT))
+      for (const [id, answer] of await this.insertChunk(piece, tx, placements)) answers.set(id, answer);
+    return answers;
+  }
+
   /** Writes one chunk; answers, per job id, the id it resolves to (its own, or its key's holder). */
-  private insertChunk(jobs: readonly NewJob[], tx?: sql.Transaction): Promise<Map<string, string>> {
-    return retryWhileHolderVanishes(jobs, (pending, n) => this.insertOnce(pending, n, tx), {
+  private insertChunk(
+    jobs: readonly NewJob[],
+    tx?: sql.Transaction,
+    placements?: ReadonlyMap<string, Placement>,
+  ): Promise<Map<string, string>> {
+    return retryWhileHolderVanishes(jobs, (pending, n) => this.insertOnce(pending, n, tx, placements), {
       tries: KEY_RACE_TRIES,
       provider: 'sqlserver',
       operation: 'insertJobs',
@@ -156,11 +175,15 @@ export class SqlServerJobWriter implements IJobWriter<sql.Transaction>, IAttempt
     pending: readonly NewJob[],
     n: number,
     tx?: sql.Transaction,
+    placements?: ReadonlyMap<string, Placement>,
   ): Promise<KeyedInsertTry<NewJob>> {
     let rows: { id: string; unique_key: string | null }[];
     try {
       const result = await this.ctx.runner.run<{ id: string; unique_key: string | null }>(
-        insertJobs(this.ctx.names, pending.map(jobToRow)),
+        insertJobs(
+          this.ctx.names,
+          pending.map((j) => jobToRow(j, placements?.get(j.id) ?? PLAIN_PLACEMENT)),
+        ),
         tx,
       );
       rows = result.recordsets.length === 0 ? [] : result.recordsets[result.recordsets.length - 1];

@@ -35,6 +35,17 @@ function jobRow(over: Partial<JobRow> = {}): JobRow {
     result: null,
     progress_message: null,
     pinned_host: null,
+    priority: 0,
+    unique_scope: 'stored',
+    unique_held: true,
+    after_json: null,
+    waiting_for: null,
+    concurrency_key: null,
+    concurrency_limit: null,
+    already_running: null,
+    sequence_name: null,
+    sequence_run: null,
+    sequence_step: null,
     ...over,
   };
 }

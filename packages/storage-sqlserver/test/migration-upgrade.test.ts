@@ -157,6 +157,15 @@ if (url) {
           progressMessage: null,
           pinnedHost: null,
         });
+        // migration 4's columns read as core's defaults: what the row meant before
+        expect(got).to.deep.include({
+          priority: 0,
+          uniqueScope: 'stored',
+          after: null,
+          waitingFor: null,
+          concurrency: null,
+          sequence: null,
+        });
         expect(got.metadata).to.deep.equal({ tenant: 'acme' });
         expect(got.lastError).to.deep.equal(j.lastError === null ? null : JSON.parse(j.lastError));
         expect(got.progress).to.deep.equal(j.progress === null ? null : JSON.parse(j.progress));

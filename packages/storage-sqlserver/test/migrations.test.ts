@@ -21,6 +21,7 @@ const PINNED: Record<number, string> = {
   1: '050073c4fbdcb720f71efb8809e65c2530fec56b75d62b14edf8ebe938f10932',
   2: '61f6e9f5da852220230fc52b07ffe00885f8477474b1f2da97420d7cdc4fe3a8',
   3: '324c6e0e48582d8e8305cd09d258632f7364aaf876b6740c04c8e42eee936abc',
+  4: 'c41805e254b31deee803234271340d260d2df81a6eb1a8c215ca5608c3696186',
 };
 
 describe('sqlserver: migrations', function () {
@@ -70,7 +71,9 @@ describe('sqlserver: migrations', function () {
       expect(guard, `guard of ${m.version}`).to.be.greaterThan(previous);
       expect(ledger, `ledger row of ${m.version}`).to.be.greaterThan(guard);
       for (const s of m.statements) {
-        const at = body.indexOf(`EXEC(N'${renderStatement(s, names).replace(/'/g, "''")}')`);
+        // searched from the guard on: a later migration may repeat an earlier one's statement (v4 drops
+        // IX_jobs_claimable as v3 did)
+        const at = body.indexOf(`EXEC(N'${renderStatement(s, names).replace(/'/g, "''")}')`, guard);
         expect(at, 'statement inside its guarded block').to.be.greaterThan(guard).and.lessThan(ledger);
       }
       previous = ledger;
@@ -148,16 +151,44 @@ describe('sqlserver: migrations', function () {
     expect(v2.statements.some((st) => st.startsWith('CREATE TABLE {schema}.[executors]'))).to.equal(true);
   });
 
-  it('are all printed by the migrations bin, v3 included', function () {
+  it('are all printed by the migrations bin, v4 included', function () {
     const bin = fileURLToPath(new URL('../src/bin/print-migrations.js', import.meta.url));
     const out = execFileSync(process.execPath, [bin, '--schema', 'printed'], { encoding: 'utf8' });
     expect(out).to.equal(migrationScript(schemaNames('printed')));
     expect(out).to.contain(`migrations up to version ${LATEST_VERSION}.`);
-    expect(LATEST_VERSION).to.equal(3);
+    expect(LATEST_VERSION).to.equal(4);
     for (const m of MIGRATIONS) expect(out).to.contain(`VALUES (${m.version}, N'${m.name}', '${migrationChecksum(m)}'`);
     expect(out).to.contain('CREATE TABLE [printed].[job_runs]');
     expect(out).to.contain('ALTER TABLE [printed].[jobs] ADD started_at datetime2(3) NULL');
     expect(out).to.contain('ALTER TABLE [printed].[jobs] ADD pinned_host nvarchar(255) NULL');
     expect(out).to.contain('INCLUDE (pinned_host)');
+    expect(out).to.contain('CREATE TABLE [printed].[job_dependencies]');
+  });
+
+  it('v4 keeps every existing row valid: defaults that mean what rows had, constraints that only add', function () {
+    const v4 = MIGRATIONS.find((m) => m.version === 4)!;
+    const adds = v4.statements.filter((st) => /^ALTER TABLE \{schema\}\.\[jobs\] ADD [a-z_]+ /.test(st));
+    for (const st of adds) {
+      // a new column is nullable, or NOT NULL with a constant default an existing row takes
+      expect(st, st).to.match(/ NULL$| NOT NULL CONSTRAINT \[DF_jobs_\w+\] DEFAULT (0|1|'stored')$/);
+    }
+    expect(v4.statements).to.include(
+      "ALTER TABLE {schema}.[jobs] ADD CONSTRAINT [CK_jobs_status] CHECK (status IN ('waiting', 'new', 'processing', 'retry', 'done', 'failed', 'cancelled'))",
+    );
+    // the dropped status check is replaced before anything else: no moment without it in the same transaction
+    expect(v4.statements[0]).to.equal('ALTER TABLE {schema}.[jobs] DROP CONSTRAINT [CK_jobs_status]');
+    // the new unique index exists before the old one goes
+    const held = v4.statements.findIndex((st) => st.includes('[UX_jobs_unique_held]'));
+    const dropOld = v4.statements.findIndex((st) => st.startsWith('DROP INDEX [UX_jobs_unique_key]'));
+    expect(held).to.be.greaterThan(-1);
+    expect(dropOld).to.be.greaterThan(held);
+    const claimable = v4.statements.find((st) => st.startsWith('CREATE NONCLUSTERED INDEX [IX_jobs_claimable]'))!;
+    expect(claimable).to.contain(
+      "(queue, priority DESC, run_at, id) INCLUDE (pinned_host) WHERE status IN ('new', 'retry')",
+    );
+    const deps = v4.statements.find((st) => st.startsWith('CREATE TABLE {schema}.[job_dependencies]'))!;
+    expect(deps).to.match(/FOREIGN KEY \(child_id\) REFERENCES \{schema\}\.\[jobs\] \(id\) ON DELETE CASCADE/);
+    expect(deps).to.match(/child_id char\(36\) COLLATE Latin1_General_100_BIN2 NOT NULL/);
+    expect(deps).to.not.match(/REFERENCES[^\n]*\(parent_id\)|FOREIGN KEY \(parent_id\)/);
   });
 });

@@ -55,6 +55,17 @@ function row(over: Partial<JobRow> = {}): JobRow {
     result: null,
     progress_message: null,
     pinned_host: null,
+    priority: 0,
+    unique_scope: 'stored',
+    unique_held: true,
+    after_json: null,
+    waiting_for: null,
+    concurrency_key: null,
+    concurrency_limit: null,
+    already_running: null,
+    sequence_name: null,
+    sequence_run: null,
+    sequence_step: null,
     ...over,
   };
 }
@@ -190,6 +201,11 @@ describe('sqlserver: row <-> job mapping', function () {
       metadata: { a: [1, { b: null }] },
       uniqueKey: 'u',
       pinnedHost: null,
+      uniqueScope: 'stored',
+      priority: 0,
+      after: null,
+      concurrency: null,
+      sequence: null,
     };
     const r = jobToRow(job);
     expect(r.maxAttempts).to.equal(3);
@@ -217,6 +233,8 @@ describe('sqlserver: row <-> job mapping', function () {
       version: 7,
       createdAt: t('2030-01-01T00:00:00.000Z'),
       updatedAt: t('2030-01-01T00:00:00.000Z'),
+      priority: -3,
+      concurrency: { key: 'nightly-lock', limit: 2, alreadyRunning: 'skip' },
     };
     const r = scheduleToRow(s);
     const back = rowToSchedule({
@@ -236,6 +254,8 @@ describe('sqlserver: row <-> job mapping', function () {
       version: r.version,
       created_at: r.createdAt,
       updated_at: r.updatedAt,
+      priority: r.priority,
+      concurrency: r.concurrency,
     } satisfies ScheduleRow);
     expect(back).to.deep.equal(s);
   });

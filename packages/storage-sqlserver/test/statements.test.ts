@@ -3,13 +3,20 @@ import { expect } from 'chai';
 import type sql from 'mssql';
 import { TestClock } from '@oddjob/core/testing';
 import { schemaNames } from '../src/index.js';
-import { leaseErrorJson, MAX_LINES_PER_ENTRY, MAX_LINES_WITH_OUTCOME, takeoverErrorJson } from '../src/manager.js';
+import {
+  dependencyErrorJson,
+  leaseErrorJson,
+  MAX_LINES_PER_ENTRY,
+  MAX_LINES_WITH_OUTCOME,
+  takeoverErrorJson,
+} from '../src/manager.js';
 import { bindStatement, NOW_DECLARATION } from '../src/runner.js';
 import * as S from '../src/statements.js';
 import { corruptJobArgs } from '../src/testing-statements.js';
 import { JOBS_PER_STATEMENT } from '../src/writer.js';
 
 const n = schemaNames('sanity');
+const DEP = dependencyErrorJson();
 const when = new Date(Date.UTC(2030, 0, 1));
 const ID = '01890a5d-ac96-774b-bcce-b302099a8057';
 const TOKEN = '6f9619ff-8b86-d011-b42d-00c04fc964ff';
@@ -27,6 +34,19 @@ const job = (i: number, key: string | null): S.JobRowInput => ({
   metadata: `${MARK}meta`,
   uniqueKey: key,
   pinnedHost: i % 3 ? null : `${MARK}pin`,
+  status: i % 2 ? 'new' : 'waiting',
+  waitingFor: i % 2 ? null : 'slot',
+  lastError: null,
+  priority: i,
+  uniqueScope: 'stored',
+  uniqueHeld: true,
+  after: i % 2 ? null : `${MARK}after`,
+  concurrencyKey: i % 2 ? null : `${MARK}key`,
+  concurrencyLimit: i % 2 ? null : 2,
+  alreadyRunning: i % 2 ? null : 'queue',
+  sequenceName: null,
+  sequenceRun: null,
+  sequenceStep: `${MARK}step`,
 });
 const schedule: S.ScheduleRowInput = {
   name: `${MARK}name`,
@@ -45,6 +65,8 @@ const schedule: S.ScheduleRowInput = {
   version: 1,
   createdAt: when,
   updatedAt: when,
+  priority: 3,
+  concurrency: `${MARK}conc`,
 };
 
 const claimOf = (host: string | null) =>
@@ -53,6 +75,7 @@ const claimOf = (host: string | null) =>
     { queues: ['a', `${MARK}b`], limit: 5, owner: `${MARK}owner`, leaseMs: 1000, host, takeoverAfterMs: 1_800_000 },
     leaseErrorJson(),
     takeoverErrorJson(),
+    DEP,
   );
 const outcome = (kind: S.OutcomeRow['kind'], over: Partial<S.OutcomeRow> = {}): S.OutcomeRow => ({
   jobId: ID,
@@ -100,8 +123,8 @@ const built: S.BuiltStatement[] = [
     ],
   ),
   claimOf(`${MARK}host`),
-  S.recordOutcomes(n, [outcome('done'), outcome('done', { result: null })]),
-  S.recordOutcomesWithHistory(n, [outcome('done'), outcome('retry'), outcome('failed'), outcome('released')], []),
+  S.recordOutcomes(n, [outcome('done'), outcome('done', { result: null })], DEP),
+  S.recordOutcomesWithHistory(n, [outcome('done'), outcome('retry'), outcome('failed'), outcome('released')], [], DEP),
   S.recordOutcomesWithHistory(
     n,
     [outcome('done'), outcome('released')],
@@ -110,6 +133,7 @@ const built: S.BuiltStatement[] = [
       { outcome: 1, ...logLine(1) },
       { outcome: 1, ...logLine(2) },
     ],
+    DEP,
   ),
   S.extendLeases(
     n,
@@ -139,7 +163,7 @@ const built: S.BuiltStatement[] = [
   S.listJobs(n, { statuses: ['new', 'done'], queue: MARK, target: MARK, fromId: ID, limit: 10, offset: 5 }),
   S.countJobs(n),
   S.countJobs(n, MARK),
-  S.cancelJob(n, ID),
+  S.cancelJob(n, ID, DEP),
   S.requeueJob(n, ID, null),
   S.requeueJob(n, ID, when),
   S.purgeJobs(n, { statuses: ['done'] }),
@@ -153,6 +177,13 @@ const built: S.BuiltStatement[] = [
   S.listDueSchedules(n, when, 10),
   S.schemaVersion(n),
   S.dropSchema(n),
+  S.flowInsertState(n, { resources: [`${MARK}r0`, `${MARK}r1`], parents: [ID], keys: [MARK], uniqueKeys: [MARK] }),
+  S.flowInsertState(n, { resources: [], parents: [ID], keys: [], uniqueKeys: [] }),
+  S.insertDependencies(n, [
+    { child: ID, ord: 0, parent: TOKEN, awaited: 'succeeded', outcome: null },
+    { child: ID, ord: 1, parent: TOKEN, awaited: 'finished', outcome: 'done' },
+  ]),
+  S.listJobs(n, { sequenceRun: MARK, sequence: MARK, limit: 10, offset: 0 }),
 ];
 
 /** The @names a statement text uses: not @@functions, not variables it DECLAREs itself. */
@@ -192,9 +223,10 @@ describe('sqlserver: statements', function () {
     for (const b of built) {
       for (const m of b.text.matchAll(/\b(?:FROM|INTO|UPDATE|JOIN|TABLE(?: IF EXISTS)?)\s+([\w[\].]+)/gi)) {
         const target = m[1];
-        if (['j', 'picked', '(VALUES', 'v', 'p'].includes(target) || target.startsWith('@')) continue;
+        if (['j', 'o', 'picked', 'ranked', 'room', '(VALUES', 'v', 'p'].includes(target) || target.startsWith('@'))
+          continue;
         expect(target, `${b.name}: ${m[0]}`).to.match(
-          /^\[sanity\]\.\[(jobs|schedules|migrations|job_runs|job_logs|executors)\]$/,
+          /^\[sanity\]\.\[(jobs|schedules|migrations|job_runs|job_logs|executors|job_dependencies)\]$/,
         );
       }
     }
@@ -206,14 +238,15 @@ describe('sqlserver: statements', function () {
     { queues: ['a'], limit: 1, owner: 'o', leaseMs: 1, host: null, takeoverAfterMs: 0 },
     leaseErrorJson(),
     takeoverErrorJson(),
+    DEP,
   ).text;
 
-  it('claim with the documented queue hints, in run_at, id order, and return the rows with OUTPUT', function () {
+  it('claim with the documented queue hints, in priority DESC, run_at, id order, and return the rows with OUTPUT', function () {
     const claim = claimText;
     expect(claim).to.match(
       /SELECT TOP \(@limit\) id\s+FROM \[sanity\]\.\[jobs\] WITH \(ROWLOCK, READPAST, UPDLOCK, READCOMMITTEDLOCK\)/,
     );
-    expect(claim).to.match(/ORDER BY run_at, id\s*\)/);
+    expect(claim).to.match(/ORDER BY priority DESC, run_at, id\s*\)/);
     expect(claim).to.match(/UPDATE j SET[\s\S]*OUTPUT inserted\.id/);
     expect(claim).to.contain("status IN ('new', 'retry')"); // the filtered index's predicate, as a literal
   });
@@ -231,8 +264,8 @@ describe('sqlserver: statements', function () {
 
   it('insert each job with its pin bound as a parameter', function () {
     const insert = S.insertJobs(n, [job(0, null), job(1, null)]);
-    expect(insert.text).to.match(/INSERT INTO \[sanity\]\.\[jobs\] \([^)]*, pinned_host\)/);
-    expect(insert.text).to.contain('v.pinned_host\nFROM (VALUES');
+    expect(insert.text).to.match(/INSERT INTO \[sanity\]\.\[jobs\] \([^)]*, pinned_host, priority, [^)]*\)/);
+    expect(insert.text).to.contain("CASE WHEN v.status = 'cancelled' THEN @now END, v.pinned_host,");
     expect(insert.params.filter((p) => p.name.startsWith('ph')).map((p) => p.value)).to.deep.equal([
       `${MARK}pin`,
       null,
@@ -272,10 +305,15 @@ describe('sqlserver: statements', function () {
     );
   });
 
-  it('record done outcomes without lines in the one statement of before, with the result; history writes only in the other shape', function () {
+  it('record done outcomes without lines in one UPDATE and the settle routine, with the result; history writes only in the other shape', function () {
     const [fast] = byName('recordOutcomes');
-    expect(fast.text.trim().startsWith('UPDATE j SET')).to.equal(true);
-    expect(fast.text).to.not.match(/BEGIN TRANSACTION|DECLARE|INSERT|job_runs|job_logs/);
+    expect(fast.text.match(/\bUPDATE j SET\s+status = CASE v\.kind/g)).to.have.length(1);
+    expect(fast.text).to.not.match(/job_runs|job_logs/);
+    expect(fast.text).to.contain('OUTPUT inserted.id, v.token, v.kind, v.error INTO @applied (id, token, kind, error)');
+    expect(fast.text).to.contain(
+      "INSERT INTO @final (id, status) SELECT id, kind FROM @applied WHERE kind IN ('done', 'failed');",
+    );
+    expect(fast.text.trim().endsWith('SELECT id, token FROM @applied;')).to.equal(true);
     expect(fast.text).to.contain("result = CASE WHEN v.kind = 'done' THEN v.result ELSE j.result END");
     expect(fast.params.filter((p) => /^x\d+$/.test(p.name)).map((p) => p.value)).to.deep.equal([`${MARK}result`, null]);
     for (const b of byName('recordOutcomesWithHistory')) {
@@ -294,7 +332,8 @@ describe('sqlserver: statements', function () {
     expect(withLines.text).to.contain(
       '(@i0, 0, @la0, @ll0, @lm0), (@i1, 1, @la1, @ll1, @lm1), (@i1, 2, @la2, @ll2, @lm2)',
     );
-    expect(withLines.params.length).to.equal(2 * S.OUTCOME_PARAMS_PER_ROW + 3 * S.LOG_PARAMS_PER_LINE);
+    // plus the DependencyError's head and tail, which the settle routine binds
+    expect(withLines.params.length).to.equal(2 * S.OUTCOME_PARAMS_PER_ROW + 3 * S.LOG_PARAMS_PER_LINE + 2);
   });
 
   it('append log lines in one fenced INSERT ... SELECT, answering line-less entries from a fenced SELECT in the same batch', function () {
@@ -314,9 +353,9 @@ describe('sqlserver: statements', function () {
   });
 
   it('cancel and requeue write their run record in the same transaction, reading deleted.* only from a primary-key UPDATE', function () {
-    const cancel = S.cancelJob(n, ID).text;
+    const cancel = S.cancelJob(n, ID, DEP).text;
     expect(cancel).to.match(
-      /OUTPUT inserted\.id, deleted\.status INTO @c \(id, was\)\s+WHERE id = @id AND status IN \('new', 'retry', 'processing'\);/,
+      /OUTPUT inserted\.id, deleted\.status INTO @c \(id, was\)\s+WHERE id = @id AND status IN \('waiting', 'new', 'retry', 'processing'\);/,
     );
     expect(cancel).to.match(
       /'cancelled', j\.started_at, @now, NULL[\s\S]*WHERE c\.was = 'processing' AND j\.started_at IS NOT NULL/,
@@ -449,6 +488,7 @@ describe('sqlserver: statements', function () {
       'cancelJob',
       'claimJobs',
       'heartbeatExecutor',
+      'recordOutcomes',
       'recordOutcomesWithHistory',
       'requeueJob',
     ]);
@@ -525,9 +565,9 @@ ORDER BY id OFFSET @offset ROWS FETCH NEXT @limit ROWS ONLY;`,
     expect(list.text).to.contain('status IN (@s0, @s1)');
     const many = Array.from({ length: 5000 }, () => 'done');
     expect(statusParams(S.purgeJobs(n, { statuses: many }))).to.deep.equal(['done']);
-    expect(() => S.listJobs(n, { statuses: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], limit: 1, offset: 0 })).to.throw(
+    expect(() => S.listJobs(n, { statuses: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], limit: 1, offset: 0 })).to.throw(
       InvalidOptionError,
-      /at most 6/,
+      /at most 7/,
     );
   });
 
@@ -575,12 +615,12 @@ ORDER BY id OFFSET @offset ROWS FETCH NEXT @limit ROWS ONLY;`,
     const many = Array.from({ length: JOBS_PER_STATEMENT }, (_, i) => job(i, `k${i}`));
     expect(S.insertJobs(n, many).params.length + 1).to.be.at.most(2100);
     const outcomes = Array.from({ length: Math.floor(S.MAX_PARAMS / S.OUTCOME_PARAMS_PER_ROW) }, () => outcome('done'));
-    expect(S.recordOutcomes(n, outcomes).params.length + 1).to.be.at.most(2100);
+    expect(S.recordOutcomes(n, outcomes, DEP).params.length + 1).to.be.at.most(2100);
     // one outcome with as many lines as the manager ever sends beside it
     const lines = Array.from({ length: MAX_LINES_WITH_OUTCOME }, (_, i) => ({ outcome: 0, ...logLine(i) }));
-    expect(S.recordOutcomesWithHistory(n, [outcome('done')], lines).params.length + 1).to.be.at.most(2100);
+    expect(S.recordOutcomesWithHistory(n, [outcome('done')], lines, DEP).params.length + 1).to.be.at.most(2100);
     expect(
-      S.recordOutcomesWithHistory(n, [outcome('done')], [...lines, ...lines.slice(0, 2)]).params.length + 1,
+      S.recordOutcomesWithHistory(n, [outcome('done')], [...lines, ...lines.slice(0, 2)], DEP).params.length + 1,
     ).to.be.greaterThan(2000);
     const entryLines = Array.from({ length: MAX_LINES_PER_ENTRY }, (_, i) => logLine(i));
     expect(S.appendLogs(n, [{ jobId: ID, token: TOKEN, lines: entryLines }]).params.length + 1).to.be.at.most(2100);
@@ -609,7 +649,7 @@ describe('sqlserver: statement runner', function () {
       return this;
     }
   }
-  const statement = S.cancelJob(n, ID);
+  const statement = S.cancelJob(n, ID, DEP);
 
   it("binds @now from the store's clock when it has one", function () {
     const clock = new TestClock(when);
@@ -626,7 +666,7 @@ describe('sqlserver: statement runner', function () {
     const text = bindStatement(req as unknown as sql.Request, statement, undefined);
     expect(text).to.equal(NOW_DECLARATION + statement.text);
     expect(NOW_DECLARATION).to.contain('SYSUTCDATETIME()');
-    expect(req.inputs.map((i) => i.name)).to.deep.equal(['id']);
+    expect(req.inputs.map((i) => i.name)).to.deep.equal(statement.params.map((p) => p.name));
   });
 
   it('binds nothing for a statement that does not use @now', function () {

@@ -8,7 +8,7 @@ import { copy, StoredJob } from './stored-job.js';
 
 export class JobTable {
   private readonly byId = new Map<string, StoredJob>();
-  /** Unique key -> the id of the job holding it, until that job is purged. */
+  /** Unique key -> the id of the job holding it, until that job is purged or leaves its scope. */
   private readonly uniqueKeys = new Map<string, string>();
   /** Jobs inserted so far: each job's creation order (see StoredJob.order). */
   private inserted = 0;
@@ -29,8 +29,16 @@ export class JobTable {
       this.uniqueKeys.set(job.uniqueKey, job.id);
     }
     const stored = new StoredJob(job, now, this.inserted++);
+    stored.holdsUniqueKey = job.uniqueKey !== null;
     this.byId.set(job.id, stored);
     return stored;
+  }
+
+  /** The job gives up its unique key for good (it left the key's scope: see UniqueScope). */
+  releaseUniqueKey(job: StoredJob): void {
+    if (!job.holdsUniqueKey) return;
+    job.holdsUniqueKey = false;
+    if (this.uniqueKeys.get(job.uniqueKey!) === job.id) this.uniqueKeys.delete(job.uniqueKey!);
   }
 
   /** Removes the job and frees its unique key for a new job. */
@@ -41,14 +49,16 @@ export class JobTable {
 
   /** Copies of the jobs matching the filter, in id order. */
   list(filter: CheckedJobFilter): JobRecord[] {
-    const { statuses, queue, target, afterId, limit, offset } = filter;
+    const { statuses, queue, target, afterId, sequenceRun, sequence, limit, offset } = filter;
     const matching = [...this.byId.values()]
       .filter(
         (j) =>
           (afterId === undefined || j.id > afterId) &&
           (statuses === undefined || statuses.includes(j.status)) &&
           (queue === undefined || j.queue === queue) &&
-          (target === undefined || j.target === target),
+          (target === undefined || j.target === target) &&
+          (sequenceRun === undefined || j.sequence?.run === sequenceRun) &&
+          (sequence === undefined || j.sequence?.name === sequence),
       )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return matching.slice(offset, offset + limit).map(copy);

@@ -5,7 +5,7 @@ import { checkAttemptedJobs } from '../checks/attempted-checks.js';
 import { JobQueueAdder } from '../adder.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { leaseExpiredError, leaseTakeoverError } from '../errors.js';
+import { leaseTakeoverError } from '../errors.js';
 import { checkLogAppends, checkLogFilter, checkRunFilter } from '../checks/history-checks.js';
 import type { ExecutorEntry, ExecutorInfo, IExecutorRegistry, ListExecutorsOptions } from '../executors.js';
 import type { JobRun, LogFilter, RunFilter, StoredLogLine, WaitOptions } from '../history.js';
@@ -25,10 +25,12 @@ import { FinishWatchers } from './finish-watchers.js';
 import { JobHistory } from './job-history.js';
 import { JobTable } from './job-table.js';
 import { LeaseHeap } from './lease-heap.js';
-import { applyAttempted, applyOutcome } from './outcomes.js';
+import { applyAttempted, applyLeaseExpired, applyOutcome } from './outcomes.js';
 import { ReadyJobs } from './ready-jobs.js';
 import { ScheduleTable } from './schedule-table.js';
 import { copy, type StoredJob } from './stored-job.js';
+import { FlowTable } from './flow-table.js';
+import { insertBatch } from './insert-batch.js';
 
 /**
  * An in-memory store for tests and single-process use. Nothing survives the process.
@@ -52,6 +54,12 @@ export class MemoryJobStore
   private readonly leases = new LeaseHeap();
   private readonly schedules = new ScheduleTable();
   private readonly listeners = new QueueListeners();
+  /** Queues that got a claimable job during the current operation, told to listeners at its end. */
+  private readonly woken = new Set<string>();
+  private readonly flow = new FlowTable(this.jobs, this.ready, {
+    claimable: (queue) => this.woken.add(queue),
+    final: (id) => this.wakeWaiters(id),
+  });
   readonly clock: Clock;
 
   constructor(options: { clock?: Clock } = {}) {
@@ -63,26 +71,15 @@ export class MemoryJobStore
     return new JobQueueAdder(this, { ...options, clock: this.clock });
   }
 
-  // ---- writer ----
-
   async insertJobs(jobs: readonly NewJob[]): Promise<string[]> {
-    const now = this.clock.now();
-    const queues = new Set<string>();
-    const ids = jobs.map((job) => {
-      const stored = this.jobs.insert(job, now);
-      if (typeof stored === 'string') return stored;
-      this.ready.add(stored);
-      queues.add(job.queue);
-      return job.id;
-    });
-    this.notify(queues);
+    const ids = insertBatch(jobs, this.clock.now(), this.jobs, this.flow);
+    this.flushWoken();
     return ids;
   }
 
   async insertAttempted(entries: readonly AttemptedJob[]): Promise<string[]> {
     checkAttemptedJobs(entries);
     const now = this.clock.now();
-    const queues = new Set<string>();
     const ids = entries.map((e) => {
       const { job } = e;
       const stored = this.jobs.insert(job, now);
@@ -94,10 +91,12 @@ export class MemoryJobStore
       stored.host = e.host ?? null;
       if (e.logs !== undefined) this.history.appendLines(stored, e.logs);
       applyAttempted(stored, e, this.history, this.ready);
-      if (e.outcome.kind === 'retry') queues.add(job.queue);
+      if (stored.uniqueScope === 'queued') this.jobs.releaseUniqueKey(stored); // attempt 1 was its claim
+      if (isFinalStatus(stored.status)) this.flow.ended(stored, now);
+      if (e.outcome.kind === 'retry') this.woken.add(job.queue);
       return job.id;
     });
-    this.notify(queues);
+    this.flushWoken();
     return ids;
   }
 
@@ -121,6 +120,7 @@ export class MemoryJobStore
       if (job.status === 'processing')
         this.history.endRun(job, 'lease-lost', leaseTakeoverError(job.lease!.owner), now);
       job.status = 'processing';
+      if (job.uniqueScope === 'queued') this.jobs.releaseUniqueKey(job);
       job.attempts += 1;
       job.lease = { owner: request.owner, token: newLeaseToken(), expiresAt: new Date(expiresAtMs) };
       job.startedAt = now;
@@ -133,23 +133,23 @@ export class MemoryJobStore
       this.leases.add(job, expiresAtMs, job.lease.token);
       claimed.push(copy(job) as ClaimedJob);
     }
+    this.flushWoken(); // children and keyed jobs admitted by a reap above
     return claimed;
   }
 
   async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
     checkOutcomes(outcomes);
     const now = this.clock.now();
-    const queues = new Set<string>();
     const results = outcomes.map((outcome): LeaseCheck => {
       const job = this.held(outcome.lease, now);
       if (!job) return 'lease-lost';
       if (outcome.logs !== undefined) this.history.appendLines(job, outcome.logs);
       applyOutcome(job, outcome, now, this.history, this.ready);
-      if (outcome.kind === 'released') queues.add(job.queue);
-      this.wakeWaiters(job.id);
+      if (outcome.kind === 'released') this.woken.add(job.queue);
+      if (isFinalStatus(job.status)) this.flow.ended(job, now);
       return 'ok';
     });
-    this.notify(queues);
+    this.flushWoken();
     return results;
   }
 
@@ -233,10 +233,12 @@ export class MemoryJobStore
     const now = this.clock.now();
     if (job.status === 'processing') this.history.endRun(job, 'cancelled', null, now);
     job.status = 'cancelled';
+    job.waitingFor = null;
     job.lease = null;
     job.finishedAt = now;
     job.updatedAt = now;
-    this.wakeWaiters(id);
+    this.flow.ended(job, now);
+    this.flushWoken();
     return true;
   }
 
@@ -252,8 +254,8 @@ export class MemoryJobStore
     job.runAt = runAt ?? now;
     job.finishedAt = null;
     job.updatedAt = now;
-    this.ready.add(job);
-    this.notify(new Set([job.queue]));
+    this.flow.reopen(job);
+    this.flushWoken();
     return true;
   }
 
@@ -340,20 +342,18 @@ export class MemoryJobStore
     for (let job = this.leases.takeExpired(nowMs); job; job = this.leases.takeExpired(nowMs)) {
       const owner = job.lease!.owner; // takeExpired returns only jobs still under their lease
       if (job.attempts >= job.retry.maxAttempts) {
-        this.history.endRun(job, 'lease-lost', leaseExpiredError(owner), now);
-        job.status = 'failed';
-        job.lastError = leaseExpiredError(owner);
-        job.lease = null;
-        job.finishedAt = now;
-        job.updatedAt = now;
-        this.wakeWaiters(job.id);
+        applyLeaseExpired(job, owner, now, this.history);
+        this.flow.ended(job, now);
       } else {
         this.ready.add(job);
       }
     }
   }
 
-  private notify(queues: ReadonlySet<string>): void {
-    if (queues.size > 0) this.listeners.notify(queues);
+  private flushWoken(): void {
+    if (this.woken.size === 0) return;
+    const queues = new Set(this.woken);
+    this.woken.clear();
+    this.listeners.notify(queues);
   }
 }

@@ -22,18 +22,18 @@ const byRunAtThenCreation = (a: ReadyEntry, b: ReadyEntry) =>
   a.runAt < b.runAt || (a.runAt === b.runAt && a.order < b.order);
 
 /**
- * A queue's ready jobs: unpinned ones in one heap, pinned ones in a heap per host, so a claim looks
- * at the tops of its own heaps and at the other hosts' tops only to see whether they are overdue
- * (their tops are their oldest), and never walks past jobs it may not take.
+ * A queue's ready jobs: one heap per (pin, priority), so a claim looks at the tops of its own heaps
+ * and at other hosts' tops only to see whether they are overdue (their tops are their oldest), and
+ * never walks past jobs it may not take. Priorities get heaps of their own rather than a place in
+ * one heap's order: a high-priority job that is not due yet would otherwise sit on top and hide the
+ * due jobs below it. A queue usually has one or two priorities, so a claim compares a few tops.
  */
-interface QueueHeaps {
-  open: MinHeap<ReadyEntry>;
-  pinned: Map<string, MinHeap<ReadyEntry>>;
-}
+type QueueHeaps = Map<string | null, Map<number, MinHeap<ReadyEntry>>>;
 
-/** A heap a claim looks at, and the latest runAt (ms) it may take from it. */
+/** A heap a claim looks at, its priority, and the latest runAt (ms) it may take from it. */
 export interface Candidate {
   heap: MinHeap<ReadyEntry>;
+  priority: number;
   dueBy: number;
 }
 
@@ -44,14 +44,12 @@ export class ReadyJobs {
   /** Puts the job in its ready heap; older entries of the same job become stale by its bumped seq. */
   add(job: StoredJob): void {
     job.seq += 1;
-    let heaps = this.queues.get(job.queue);
-    if (!heaps) this.queues.set(job.queue, (heaps = { open: new MinHeap(byRunAtThenCreation), pinned: new Map() }));
-    let heap = heaps.open;
-    if (job.pinnedHost !== null) {
-      const pinned = heaps.pinned.get(job.pinnedHost);
-      if (pinned) heap = pinned;
-      else heaps.pinned.set(job.pinnedHost, (heap = new MinHeap(byRunAtThenCreation)));
-    }
+    let pins = this.queues.get(job.queue);
+    if (!pins) this.queues.set(job.queue, (pins = new Map<string | null, Map<number, MinHeap<ReadyEntry>>>()));
+    let byPriority = pins.get(job.pinnedHost);
+    if (!byPriority) pins.set(job.pinnedHost, (byPriority = new Map<number, MinHeap<ReadyEntry>>()));
+    let heap = byPriority.get(job.priority);
+    if (!heap) byPriority.set(job.priority, (heap = new MinHeap(byRunAtThenCreation)));
     heap.push({ job, runAt: job.runAt.getTime(), order: job.order, seq: job.seq });
   }
 
@@ -63,23 +61,32 @@ export class ReadyJobs {
   candidates(queues: readonly string[], host: string | undefined, nowMs: number, overdueBy: number): Candidate[] {
     const candidates: Candidate[] = [];
     for (const queue of queues) {
-      const heaps = this.queues.get(queue);
-      if (heaps === undefined) continue;
-      candidates.push({ heap: heaps.open, dueBy: nowMs });
-      for (const [pin, heap] of heaps.pinned) candidates.push({ heap, dueBy: pin === host ? nowMs : overdueBy });
+      const pins = this.queues.get(queue);
+      if (pins === undefined) continue;
+      for (const [pin, byPriority] of pins) {
+        const dueBy = pin === null || pin === host ? nowMs : overdueBy;
+        for (const [priority, heap] of byPriority) candidates.push({ heap, priority, dueBy });
+      }
     }
     return candidates;
   }
 
-  /** Takes the earliest due job off the candidates' heaps (by runAt, then creation), if any is due. */
+  /** Takes the next due job off the candidates' heaps (by priority, runAt, then creation), if any. */
   takeNext(candidates: readonly Candidate[], nowMs: number): StoredJob | undefined {
     let bestHeap: MinHeap<ReadyEntry> | undefined;
     let best: ReadyEntry | undefined;
-    for (const { heap, dueBy } of candidates) {
+    let bestPriority = 0;
+    for (const { heap, priority, dueBy } of candidates) {
       const entry = validTop(heap, nowMs);
-      if (entry !== undefined && entry.runAt <= dueBy && (best === undefined || byRunAtThenCreation(entry, best))) {
+      if (entry === undefined || entry.runAt > dueBy) continue;
+      if (
+        best === undefined ||
+        priority > bestPriority ||
+        (priority === bestPriority && byRunAtThenCreation(entry, best))
+      ) {
         bestHeap = heap;
         best = entry;
+        bestPriority = priority;
       }
     }
     if (best === undefined) return undefined;

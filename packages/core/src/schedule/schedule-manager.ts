@@ -302,10 +302,13 @@ export class ScheduleManager {
     if (job === null || typeof job !== 'object') {
       throw new InvalidOptionError('job', 'must be a class and a call, or { target, method, args }');
     }
+    // Only the payload's own options: the flow options (priority, keys) are checked apart, with the
+    // schedule's defaults (scheduleJobOptions).
+    const own = { queue: options.queue, retry: options.retry, metadata: options.metadata };
     const spec =
       typeof job.target === 'function'
-        ? { target: job.target, call: (job as { call: CallRecorder<unknown> }).call, options }
-        : { call: job as JobCall, options };
+        ? { target: job.target, call: (job as { call: CallRecorder<unknown> }).call, options: own }
+        : { call: job as JobCall, options: own };
     const prepared = prepareJob(spec, this.registry, this.clock);
     // prepareJob accepts any plain target name (untyped producers may enqueue for other services);
     // a schedule is refused unless this registry can run it, so a typo fails now, not at 3 a.m.

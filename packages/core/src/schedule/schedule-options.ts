@@ -71,8 +71,29 @@ export interface ScheduleManagerOptions {
   clock?: Clock;
 }
 
-const OPTION_KEYS = new Set(['cron', 'at', 'timeZone', 'queue', 'retry', 'metadata', 'misfire', 'paused']);
-export const PATCH_KEYS = new Set(['cron', 'at', 'timeZone', 'queue', 'retry', 'metadata', 'misfire', 'job']);
+const FLOW_KEYS = ['priority', 'alreadyRunning', 'concurrencyKey', 'concurrencyLimit'];
+const OPTION_KEYS = new Set([
+  'cron',
+  'at',
+  'timeZone',
+  'queue',
+  'retry',
+  'metadata',
+  'misfire',
+  'paused',
+  ...FLOW_KEYS,
+]);
+export const PATCH_KEYS = new Set([
+  'cron',
+  'at',
+  'timeZone',
+  'queue',
+  'retry',
+  'metadata',
+  'misfire',
+  'job',
+  ...FLOW_KEYS,
+]);
 
 export function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {

@@ -96,6 +96,18 @@ export function describePriorityContract(t: ContractContext): void {
       expect((await f.get(first)).uniqueKey).to.equal('q');
     });
 
+    it("a 'queued' key is let go when its job ends unclaimed (cancelled, or decided by its parents)", async function () {
+      const first = await t.add(1, { uniqueKey: 'c', uniqueScope: 'queued' });
+      expect(await t.h.admin.cancelJob(first)).to.equal(true);
+      const second = await t.add(2, { uniqueKey: 'c', uniqueScope: 'queued' });
+      expect(second).to.not.equal(first);
+      const parent = await t.add(3);
+      const child = await t.add(4, { uniqueKey: 'd', uniqueScope: 'queued', after: [parent] });
+      await f.finish(parent, 'failed');
+      expect(await f.status(child)).to.equal('cancelled');
+      expect(await t.add(5, { uniqueKey: 'd', uniqueScope: 'queued' })).to.not.equal(child);
+    });
+
     it("a 'queued' key waiting for parents is held", async function () {
       const parent = await t.add(1);
       const child = await t.add(2, { uniqueKey: 'w', uniqueScope: 'queued', after: [parent] });

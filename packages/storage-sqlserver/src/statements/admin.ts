@@ -1,18 +1,19 @@
 import { InvalidOptionError } from '@oddjob/core';
 import type { SchemaNames } from '../identifiers.js';
 import { BIN2, JOB_COLUMNS, T, type BuiltStatement, type Param } from './common.js';
+import { admitText, flowDeclarations, lockKeysText, settleParams, settleText, type ErrorJsonParts } from './flow.js';
 import { HAS_RUN, list, RUN_INSERT_COLUMNS, runAttempt } from './helpers.js';
 // ---------------------------------------------------------------------------------------------
 // Admin
 
 /**
- * A status filter as parameters: each distinct status once. There are six job statuses, so a filter
+ * A status filter as parameters: each distinct status once. There are seven job statuses, so a filter
  * can never need more than a handful of parameters however often a caller repeats one (the 2100
  * limit); more distinct values than that cannot all be statuses and are refused here rather than
  * sent. Parameters rather than one STRING_SPLIT string because STRING_SPLIT needs database
  * compatibility level 130 even on SQL Server 2016+ (an upgraded database may sit lower).
  */
-export const MAX_STATUS_FILTER = 6;
+export const MAX_STATUS_FILTER = 7;
 
 function statusFilter(statuses: readonly string[]): ReturnType<typeof list> {
   const distinct = [...new Set(statuses)];
@@ -50,6 +51,8 @@ export function listJobs(
     queue?: string;
     target?: string;
     fromId?: string;
+    sequenceRun?: string;
+    sequence?: string;
     limit: number;
     offset: number;
   },
@@ -76,6 +79,16 @@ export function listJobs(
     where.push('target = @target');
     params.push({ name: 'target', type: T.name, value: f.target });
   }
+  // Sequence filters (migration 4): each has a filtered index on (column, id), so a run's steps are
+  // a seek in id order. sequence_run is char(36): a value of another length cannot match.
+  if (f.sequenceRun !== undefined) {
+    where.push('sequence_run = @seqRun');
+    params.push({ name: 'seqRun', type: T.id, value: f.sequenceRun });
+  }
+  if (f.sequence !== undefined) {
+    where.push('sequence_name = @seqName');
+    params.push({ name: 'seqName', type: T.name, value: f.sequence });
+  }
   return {
     name: 'listJobs',
     usesNow: false,
@@ -101,24 +114,34 @@ export function countJobs(n: SchemaNames, queue?: string): BuiltStatement {
  * transaction: the UPDATE has no FROM clause (a primary-key update), the one place deleted.* is read,
  * for the status the row had; the record is built from the row after the UPDATE, which leaves every
  * column a run reads alone. The caller reads the count, not rowsAffected.
+ *
+ * Migration 4: a waiting job can be cancelled too, and the cancelled job is settled (settleText): its
+ * children record it and are decided, its unique key is let go if scoped, and its key's next job is
+ * admitted. The key's lock is taken before the UPDATE when the job holds a slot (an admitted job).
  */
-export function cancelJob(n: SchemaNames, id: string): BuiltStatement {
+export function cancelJob(n: SchemaNames, id: string, dependencyError: ErrorJsonParts): BuiltStatement {
   return {
     name: 'cancelJob',
     usesNow: true,
-    params: [{ name: 'id', type: T.id, value: id }],
+    params: [{ name: 'id', type: T.id, value: id }, ...settleParams(dependencyError)],
     text: `
 SET XACT_ABORT ON;
 DECLARE @c TABLE (id char(36) ${BIN2} NOT NULL, was varchar(10) NOT NULL);
+${flowDeclarations()}
 BEGIN TRANSACTION;
-UPDATE ${n.jobs} SET status = 'cancelled', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+INSERT INTO @freed (k) SELECT concurrency_key FROM ${n.jobs}
+WHERE id = @id AND concurrency_key IS NOT NULL AND status IN ('new', 'retry', 'processing');
+${lockKeysText(n, 'pre')}
+UPDATE ${n.jobs} SET status = 'cancelled', waiting_for = NULL, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
   finished_at = @now, updated_at = @now
 OUTPUT inserted.id, deleted.status INTO @c (id, was)
-WHERE id = @id AND status IN ('new', 'retry', 'processing');
+WHERE id = @id AND status IN ('waiting', 'new', 'retry', 'processing');
 INSERT INTO ${n.runs} (${RUN_INSERT_COLUMNS})
 SELECT j.id, ${runAttempt('j.attempts')}, j.executor_id, j.host, 'cancelled', j.started_at, @now, NULL, j.progress, j.progress_message
 FROM @c AS c JOIN ${n.jobs} AS j ON j.id = c.id
 WHERE c.was = 'processing' AND ${HAS_RUN};
+INSERT INTO @final (id, status) SELECT id, 'cancelled' FROM @c;
+${settleText(n)}
 COMMIT TRANSACTION;
 SELECT COUNT(*) AS n FROM @c;`,
   };
@@ -130,8 +153,14 @@ SELECT COUNT(*) AS n FROM @c;`,
  * it is first kept as a record (core's endedRun(row, 'done', null, finishedAt)), in the same
  * transaction: attempts and finished_at come from deleted.* of this primary-key UPDATE (no FROM
  * clause), the rest from the row after it. Failed and cancelled jobs already have their run recorded.
+ *
+ * Migration 4: a requeued job does not wait for its parents again (they decided it once) and does
+ * not take back a unique key it let go (unique_held is left as it is).
  */
 export function requeueJob(n: SchemaNames, id: string, runAt: Date | null): BuiltStatement {
+  // A keyed job goes back through its key: it waits for a slot, and admitText lets it in at once if
+  // the key has room (in claim order with the key's other waiting jobs); 'allow' goes at once.
+  const placed = "concurrency_key IS NULL OR already_running = 'allow'";
   return {
     name: 'requeueJob',
     usesNow: true,
@@ -142,14 +171,23 @@ export function requeueJob(n: SchemaNames, id: string, runAt: Date | null): Buil
     text: `
 SET XACT_ABORT ON;
 DECLARE @r TABLE (id char(36) ${BIN2} NOT NULL, was varchar(10) NOT NULL, attempts int NOT NULL, finished_at datetime2(3) NULL);
+${flowDeclarations()}
 BEGIN TRANSACTION;
-UPDATE ${n.jobs} SET status = 'new', attempts = 0, result = NULL, run_at = COALESCE(@runAt, @now), finished_at = NULL, updated_at = @now
+INSERT INTO @freed (k) SELECT concurrency_key FROM ${n.jobs}
+WHERE id = @id AND concurrency_key IS NOT NULL AND status IN ('done', 'failed', 'cancelled');
+${lockKeysText(n, 'pre')}
+UPDATE ${n.jobs} SET status = CASE WHEN ${placed} THEN 'new' ELSE 'waiting' END,
+  waiting_for = CASE WHEN ${placed} THEN NULL ELSE 'slot' END, attempts = 0, result = NULL, run_at = COALESCE(@runAt, @now), finished_at = NULL, updated_at = @now
 OUTPUT inserted.id, deleted.status, deleted.attempts, deleted.finished_at INTO @r (id, was, attempts, finished_at)
 WHERE id = @id AND status IN ('done', 'failed', 'cancelled');
 INSERT INTO ${n.runs} (${RUN_INSERT_COLUMNS})
 SELECT j.id, ${runAttempt('r.attempts')}, j.executor_id, j.host, 'done', j.started_at, COALESCE(r.finished_at, @now), NULL, j.progress, j.progress_message
 FROM @r AS r JOIN ${n.jobs} AS j ON j.id = r.id
 WHERE r.was = 'done' AND ${HAS_RUN};
+IF EXISTS (SELECT 1 FROM @freed)
+BEGIN
+  ${admitText(n).split('\n').join('\n  ')}
+END;
 COMMIT TRANSACTION;
 SELECT COUNT(*) AS n FROM @r;`,
   };

@@ -41,6 +41,10 @@ export const ATTEMPTED_LOG_PARAMS_PER_LINE = 3;
  * run from the row) is written for those only, from the same VALUES list, whose parameters the
  * statement binds once. XACT_ABORT: any error, or a client time-out, dooms the writer's transaction
  * rather than leaving half of it.
+ *
+ * Unique-key scopes (migration 4): attempt 1 was the job's first claim, so a 'queued' key is let go;
+ * an 'unfinished' one too when that attempt ended it. Such a job has no parents and no key (core
+ * refuses both) and nothing can wait on it yet, so nothing else is settled.
  */
 export function recordAttempted(n: SchemaNames, rows: readonly AttemptedRowInput[]): BuiltStatement {
   const params: Param[] = [];
@@ -70,6 +74,8 @@ UPDATE j SET
   status = v.kind, attempts = 1, run_at = v.run_at, last_error = v.error, result = v.result,
   started_at = v.started_at, executor_id = v.owner, host = v.host,
   finished_at = CASE WHEN v.kind IN ('done', 'failed') THEN v.finished_at ELSE NULL END,
+  unique_held = CASE WHEN j.unique_scope = 'queued' OR (j.unique_scope = 'unfinished' AND v.kind IN ('done', 'failed'))
+                     THEN 0 ELSE j.unique_held END,
   updated_at = @now
 OUTPUT inserted.id INTO @applied (id)
 FROM ${n.jobs} AS j, ${v}

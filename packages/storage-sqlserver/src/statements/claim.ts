@@ -1,5 +1,6 @@
 import type { SchemaNames } from '../identifiers.js';
 import { BIN2, JOB_COLUMNS, T, type BuiltStatement } from './common.js';
+import { flowDeclarations, settleParams, settleText, type ErrorJsonParts } from './flow.js';
 import { cols, HAS_RUN, list, RUN_INSERT_COLUMNS, runAttempt } from './helpers.js';
 // ---------------------------------------------------------------------------------------------
 // Claim
@@ -63,6 +64,13 @@ import { cols, HAS_RUN, list, RUN_INSERT_COLUMNS, runAttempt } from './helpers.j
  * claimed before migration 2 has none and gets no record, as core's endedRun says. All of that sits
  * behind IF EXISTS on the filtered lease index, so the claim that finds no expired lease — nearly
  * every claim — runs one seek and the claim itself, in one round trip, as before.
+ *
+ * Jobs that wait (migration 4): the pick orders by priority descending, then run_at, id, which is
+ * IX_jobs_claimable's key after the queue; waiting jobs are not in that index, so the claim never
+ * walks them. A job whose last lease expired and that is failed here is final: its children record
+ * it, are decided (cascading), and its key's waiting jobs are admitted, by settleText in the same
+ * transaction, committed before the pick: a job that admission let in is claimable by this very
+ * claim (as on the memory store). The claim itself lets go a 'queued' unique key (held until the first claim).
  */
 export function claimJobs(
   n: SchemaNames,
@@ -76,6 +84,7 @@ export function claimJobs(
   },
   leaseErrorJson: { head: string; tail: string },
   takeoverErrorJson: { head: string; tail: string },
+  dependencyErrorJson: ErrorJsonParts,
 ): BuiltStatement {
   const queues = list('q', T.queue, req.queues);
   return {
@@ -92,12 +101,14 @@ export function claimJobs(
       { name: 'errTail', type: T.text, value: leaseErrorJson.tail },
       { name: 'takeHead', type: T.text, value: takeoverErrorJson.head },
       { name: 'takeTail', type: T.text, value: takeoverErrorJson.tail },
+      ...settleParams(dependencyErrorJson),
     ],
     text: `
 IF EXISTS (SELECT 1 FROM ${n.jobs} WITH (READPAST, READCOMMITTEDLOCK) WHERE status = 'processing' AND lease_expires_at <= @now)
 BEGIN
   SET XACT_ABORT ON;
   DECLARE @lost TABLE (id char(36) ${BIN2} NOT NULL PRIMARY KEY, status varchar(10) NOT NULL);
+  ${flowDeclarations().split('\n').join('\n  ')}
   BEGIN TRANSACTION;
   UPDATE j SET
     status = CASE WHEN j.attempts >= j.max_attempts THEN 'failed' ELSE 'retry' END,
@@ -115,6 +126,8 @@ BEGIN
          j.progress, j.progress_message
   FROM @lost AS l JOIN ${n.jobs} AS j ON j.id = l.id
   WHERE ${HAS_RUN};
+  INSERT INTO @final (id, status) SELECT id, status FROM @lost WHERE status = 'failed';
+  ${settleText(n).split('\n').join('\n  ')}
   COMMIT TRANSACTION;
 END;
 
@@ -123,7 +136,7 @@ WITH picked AS (
   FROM ${n.jobs} WITH (ROWLOCK, READPAST, UPDLOCK, READCOMMITTEDLOCK)
   WHERE status IN ('new', 'retry') AND run_at <= @now AND queue IN (${queues.text})
     AND (pinned_host IS NULL OR pinned_host = @host OR run_at < DATEADD(millisecond, -@takeoverMs, @now))
-  ORDER BY run_at, id
+  ORDER BY priority DESC, run_at, id
 )
 UPDATE j SET
   status = 'processing',
@@ -132,7 +145,8 @@ UPDATE j SET
   lease_token = LOWER(CONVERT(char(36), NEWID())),
   lease_expires_at = DATEADD(millisecond, @leaseMs, @now),
   updated_at = @now,
-  started_at = @now, executor_id = @owner, host = @host, progress = NULL, progress_message = NULL
+  started_at = @now, executor_id = @owner, host = @host, progress = NULL, progress_message = NULL,
+  unique_held = CASE WHEN j.unique_scope = 'queued' THEN 0 ELSE j.unique_held END
 OUTPUT ${cols('inserted.', JOB_COLUMNS)}
 FROM ${n.jobs} AS j WITH (ROWLOCK, READPAST, READCOMMITTEDLOCK)
 JOIN picked AS p ON p.id = j.id

@@ -66,6 +66,10 @@ export const T = {
   level: () => sql.VarChar(5),
   version: () => sql.NVarChar(50),
   seq: () => sql.BigInt(),
+  priority: () => sql.SmallInt(),
+  scope: () => sql.VarChar(10),
+  concurrencyKey: () => sql.NVarChar(512),
+  policy: () => sql.VarChar(5),
 } as const;
 
 /**
@@ -95,7 +99,22 @@ export const BASE_JOB_COLUMNS = [
   'finished_at',
 ] as const;
 
-/** The job columns in the order every SELECT / OUTPUT lists them: the base ones, then migration 2's and 3's. */
+/** The columns migration 4 added to jobs (flow.ts), in the order every SELECT / OUTPUT lists them. */
+export const FLOW_JOB_COLUMNS = [
+  'priority',
+  'unique_scope',
+  'unique_held',
+  'after_json',
+  'waiting_for',
+  'concurrency_key',
+  'concurrency_limit',
+  'already_running',
+  'sequence_name',
+  'sequence_run',
+  'sequence_step',
+] as const;
+
+/** The job columns in the order every SELECT / OUTPUT lists them: the base ones, then migration 2's, 3's and 4's. */
 export const JOB_COLUMNS = [
   ...BASE_JOB_COLUMNS,
   'started_at',
@@ -104,6 +123,7 @@ export const JOB_COLUMNS = [
   'result',
   'progress_message',
   'pinned_host',
+  ...FLOW_JOB_COLUMNS,
 ] as const;
 
 /** The run columns in the order every SELECT lists them (seq breaks ties between equal start times). */
@@ -151,4 +171,6 @@ export const SCHEDULE_COLUMNS = [
   'version',
   'created_at',
   'updated_at',
+  'priority',
+  'concurrency',
 ] as const;

@@ -1,5 +1,6 @@
 import type { SchemaNames } from '../identifiers.js';
 import { BIN2, T, type BuiltStatement, type Param } from './common.js';
+import { flowDeclarations, lockKeysText, settleParams, settleText, type ErrorJsonParts } from './flow.js';
 import { HAS_RUN, RUN_INSERT_COLUMNS, runAttempt } from './helpers.js';
 // ---------------------------------------------------------------------------------------------
 // Outcomes, leases, progress (all fenced by the lease token)
@@ -68,7 +69,9 @@ WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token AND j.
  * most one outcome per job per statement (a row joined twice would be updated once, arbitrarily).
  * 'released' gives back the attempt and makes the job claimable at @now. A done outcome stores its
  * result. This is the shape for a batch of `done` outcomes without log lines — the hot path, which
- * writes no run record (core derives a done run from the row) — so it stays one statement.
+ * writes no run record (core derives a done run from the row): one UPDATE, in a transaction with
+ * settleText (migration 4: children, keys and unique scopes of the jobs it ended), whose guard costs
+ * two seeks when none of them has a key, a scoped unique key or a waiting child.
  *
  * Why the VALUES list is joined comma-style (FROM jobs AS j, (VALUES ...) AS v WHERE j.id = v.id) and
  * not with JOIN ... ON: OUTPUT may name columns of any table in the UPDATE's FROM clause on SQL Server
@@ -78,15 +81,44 @@ WHERE j.id = v.id AND j.status = 'processing' AND j.lease_token = v.token AND j.
  * UPDATE ... FROM with a join. Callers read only the returned rows, never rowsAffected (Babelfish
  * reports 0 for an UPDATE with OUTPUT).
  */
-export function recordOutcomes(n: SchemaNames, rows: readonly OutcomeRow[]): BuiltStatement {
+export function recordOutcomes(
+  n: SchemaNames,
+  rows: readonly OutcomeRow[],
+  dependencyError: ErrorJsonParts,
+): BuiltStatement {
   const { values, params } = outcomeValues(rows);
   return {
     name: 'recordOutcomes',
     usesNow: true,
-    params,
-    text: `
-${outcomeUpdate(n, values, 'OUTPUT inserted.id, v.token')}`,
+    params: [...params, ...settleParams(dependencyError)],
+    text: outcomeBatch(n, values, ''),
   };
+}
+
+/**
+ * The batch both outcome shapes share: the keys of the jobs this batch will end are locked before its
+ * UPDATE touches them (lockKeysText), the fenced UPDATE collects what it applied, `history` (run
+ * records, log lines) follows, and the jobs it made final (done, failed) are settled (settleText),
+ * all in one transaction; the applied outcomes are the batch's last result set.
+ */
+function outcomeBatch(n: SchemaNames, values: string, history: string): string {
+  return `
+SET XACT_ABORT ON;
+DECLARE @applied TABLE (id char(36) ${BIN2} NOT NULL PRIMARY KEY, token char(36) NOT NULL, kind varchar(10) NOT NULL, error nvarchar(max) NULL);
+${flowDeclarations()}
+BEGIN TRANSACTION;
+INSERT INTO @freed (k) SELECT DISTINCT j.concurrency_key
+FROM ${n.jobs} AS j, (VALUES ${values}) AS v (id, token, kind, error, run_at, result)
+WHERE j.id = v.id AND v.kind IN ('done', 'failed') AND j.concurrency_key IS NOT NULL AND j.status = 'processing' AND j.lease_token = v.token;
+IF EXISTS (SELECT 1 FROM @freed)
+BEGIN
+  ${lockKeysText(n, 'pre').split('\n').join('\n  ')}
+END;
+${outcomeUpdate(n, values, 'OUTPUT inserted.id, v.token, v.kind, v.error INTO @applied (id, token, kind, error)')}${history}
+INSERT INTO @final (id, status) SELECT id, kind FROM @applied WHERE kind IN ('done', 'failed');
+${settleText(n)}
+COMMIT TRANSACTION;
+SELECT id, token FROM @applied;`;
 }
 
 /**
@@ -104,6 +136,7 @@ export function recordOutcomesWithHistory(
   n: SchemaNames,
   rows: readonly OutcomeRow[],
   lines: readonly OutcomeLogLine[],
+  dependencyError: ErrorJsonParts,
 ): BuiltStatement {
   const { values, params } = outcomeValues(rows);
   const lineValues = lines.map((l, m) => {
@@ -124,21 +157,16 @@ SELECT a.id, ${attemptBefore}, l.logged_at, l.level, l.message
 FROM @applied AS a, ${n.jobs} AS j, (VALUES ${lineValues.join(', ')}) AS l (id, ord, logged_at, level, message)
 WHERE j.id = a.id AND l.id = a.id
 ORDER BY l.ord;`;
-  return {
-    name: 'recordOutcomesWithHistory',
-    usesNow: true,
-    params,
-    text: `
-SET XACT_ABORT ON;
-DECLARE @applied TABLE (id char(36) ${BIN2} NOT NULL PRIMARY KEY, token char(36) NOT NULL, kind varchar(10) NOT NULL, error nvarchar(max) NULL);
-BEGIN TRANSACTION;
-${outcomeUpdate(n, values, 'OUTPUT inserted.id, v.token, v.kind, v.error INTO @applied (id, token, kind, error)')}
+  const runs = `
 INSERT INTO ${n.runs} (${RUN_INSERT_COLUMNS})
 SELECT j.id, ${runAttempt(attemptBefore)}, j.executor_id, j.host, a.kind, j.started_at, @now, a.error, j.progress, j.progress_message
 FROM @applied AS a, ${n.jobs} AS j
-WHERE j.id = a.id AND a.kind <> 'done' AND ${HAS_RUN};${logInsert}
-COMMIT TRANSACTION;
-SELECT id, token FROM @applied;`,
+WHERE j.id = a.id AND a.kind <> 'done' AND ${HAS_RUN};`;
+  return {
+    name: 'recordOutcomesWithHistory',
+    usesNow: true,
+    params: [...params, ...settleParams(dependencyError)],
+    text: outcomeBatch(n, values, runs + logInsert),
   };
 }
 

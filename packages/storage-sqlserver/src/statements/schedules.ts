@@ -20,6 +20,9 @@ export interface ScheduleRowInput {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  priority: number;
+  /** JobConcurrency JSON, or null. */
+  concurrency: string | null;
 }
 
 function scheduleParams(s: ScheduleRowInput): Param[] {
@@ -40,6 +43,8 @@ function scheduleParams(s: ScheduleRowInput): Param[] {
     { name: 'version', type: T.int, value: s.version },
     { name: 'created', type: T.time, value: s.createdAt },
     { name: 'updated', type: T.time, value: s.updatedAt },
+    { name: 'priority', type: T.priority, value: s.priority },
+    { name: 'conc', type: T.text, value: s.concurrency },
   ];
 }
 
@@ -54,7 +59,7 @@ export function insertSchedule(n: SchemaNames, s: ScheduleRowInput): BuiltStatem
     params: scheduleParams(s),
     text: `
 INSERT INTO ${n.schedules} (${SCHEDULE_COLUMNS.join(', ')})
-SELECT @name, @cron, @tz, @target, @method, @args, @queue, @retry, @metadata, @misfire, @paused, @next, @last, @version, @created, @updated
+SELECT @name, @cron, @tz, @target, @method, @args, @queue, @retry, @metadata, @misfire, @paused, @next, @last, @version, @created, @updated, @priority, @conc
 WHERE NOT EXISTS (SELECT 1 FROM ${n.schedules} WITH (UPDLOCK, HOLDLOCK) WHERE name = @name);`,
   };
 }
@@ -95,7 +100,7 @@ export function updateSchedule(n: SchemaNames, s: ScheduleRowInput, expectedVers
     text: `
 UPDATE ${n.schedules} SET cron = @cron, time_zone = @tz, target = @target, method = @method, args = @args, queue = @queue,
   retry = @retry, metadata = @metadata, misfire = @misfire, paused = @paused, next_fire_at = @next, last_fire_at = @last,
-  updated_at = @updated, version = @expected + 1
+  updated_at = @updated, priority = @priority, concurrency = @conc, version = @expected + 1
 WHERE name = @name AND version = @expected;`,
   };
 }

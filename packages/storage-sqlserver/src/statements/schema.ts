@@ -26,6 +26,7 @@ export function dropSchema(n: SchemaNames): BuiltStatement {
     usesNow: false,
     params: [],
     text: `
+DROP TABLE IF EXISTS ${n.dependencies};
 DROP TABLE IF EXISTS ${n.runs};
 DROP TABLE IF EXISTS ${n.logs};
 DROP TABLE IF EXISTS ${n.executors};
