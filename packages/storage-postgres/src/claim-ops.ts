@@ -37,7 +37,8 @@ export async function claimJobs(c: PgOps, request: ClaimRequest): Promise<Claime
   const claimed: ClaimedJob[] = [];
   // A claim that met spent jobs (lease expired, no attempt left) failed them and came back short
   // by as many: ask again for the rest, so a short answer still means the queues ran dry. Each
-  // round fails such jobs for good, so this ends.
+  // round fails such jobs for good, so this ends. The next round also hands out what those ends
+  // admitted or released (a keyed job's successor, a child), as core's contract asks.
   for (;;) {
     const token = randomUUID();
     const rows = await c.db.runText('claim jobs', c.sql.claim, [
@@ -57,16 +58,11 @@ export async function claimJobs(c: PgOps, request: ClaimRequest): Promise<Claime
       c.notify,
     ]);
     let reaped = 0;
-    let settled = false;
     for (const row of rows) {
-      if (row[1] === null) {
-        reaped++;
-        // Its end released children or admitted its key's next job: those are new since this claim
-        // began, so they wait for the next one (as in core's contract) rather than a second round.
-        if (row[2] === 'settled') settled = true;
-      } else claimed.push(toClaimedJob(row, owner, token, host ?? null));
+      if (row[1] === null) reaped++;
+      else claimed.push(toClaimedJob(row, owner, token, host ?? null));
     }
-    if (reaped === 0 || settled || claimed.length === limit) break;
+    if (reaped === 0 || claimed.length === limit) break;
   }
   return claimed.sort(byClaimOrder);
 }

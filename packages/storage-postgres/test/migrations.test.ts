@@ -22,7 +22,7 @@ const PINNED: Record<number, string> = {
   2: '3ad2f67f84934a27b890eee32162b8ebf07a2363777bf657c53cd1500880f807',
   3: '3213cce6a9015ffd3c31e52f509bb73496ca55e196c0f7bf82fb78837475dc2b',
   4: 'a077fae9712333fa096be7dd216fbb8a641a1584c422a11d4cecf10fac9b5b9b',
-  5: 'c6c7a3bb6be0743bf5a665918bd30e19a3dee83ac09d1bf86c7cfe0a8d490081',
+  5: '8ec9f869a7b874be589ae8b4c2fd5a985a7b97c9d874a9107f205ffe2c3dc4ef',
 };
 
 const checksum = (statements: string[]) => createHash('sha256').update(statements.join('\n;\n')).digest('hex');

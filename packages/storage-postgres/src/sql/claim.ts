@@ -121,7 +121,7 @@ export function claim(ctx: SqlContext): Statement {
      )
      SELECT * FROM claimed
      UNION ALL
-     SELECT r.id, NULL, CASE WHEN r.has_children OR r.concurrency_key IS NOT NULL THEN 'settled' END${', NULL'.repeat(CLAIMED_COLUMN_COUNT - 3)}
+     SELECT r.id${', NULL'.repeat(CLAIMED_COLUMN_COUNT - 1)}
        FROM reaped r
        LEFT JOIN LATERAL (SELECT pg_notify(${finished}, r.id::text) WHERE r.waited) n ON true
       WHERE (SELECT count(*) FROM settled) >= 0 -- runs settled`,
