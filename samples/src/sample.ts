@@ -140,6 +140,18 @@ export async function runSample(
       { target: EmailJob, call: (j: EmailJob) => j.send('not-an-address', 'Oops'), options: { retry: quick } },
       { target: FlakyJob, call: (j: FlakyJob) => j.sync('acme'), options: { retry: quick } },
       { target: BrokenJob, call: (j: BrokenJob) => j.run('the disk is full'), options: { retry: Retry.fixed(2, 200) } },
+      // Jobs that wait for others (parents by their index in this batch): a follow-up once the
+      // welcome went out, and an alert that runs only because the broken job failed for good.
+      {
+        target: EmailJob,
+        call: (j: EmailJob) => j.send('ada@example.com', 'Getting started'),
+        options: { after: [0] },
+      },
+      {
+        target: EmailJob,
+        call: (j: EmailJob) => j.send('ops@example.com', 'sample.broken gave up'),
+        options: { after: [{ job: 4, when: 'failed' }] },
+      },
     ]);
     for (const id of ids) mine.add(id);
     expected = ids.length;
@@ -150,7 +162,9 @@ export async function runSample(
       misfire: { kind: 'skip' },
     });
     print(`scheduled "${HEARTBEAT}" (cron "* * * * * *", UTC)`);
-    print(`enqueued ${ids.length} jobs on the ${store.describe}; running them with 4 workers`);
+    print(
+      `enqueued ${ids.length} jobs on the ${store.describe} (2 of them wait for others); running them with 4 workers`,
+    );
     shell.startJobQueue('default', { workers: 4, pulseMs: 100 });
     if (finals >= expected) allFinal();
     await finished;

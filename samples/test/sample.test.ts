@@ -19,21 +19,29 @@ describe('sample', () => {
         print: (l) => lines.push(l),
         logger: { debug() {}, info() {}, warn() {}, error() {} },
       });
-      expect([...result.succeeded].sort()).to.deep.equal(['sample.email', 'sample.email', 'sample.flaky']);
+      // 2 emails, the flaky job, and the 2 jobs that waited (the follow-up after the welcome, the
+      // alert after the broken job's failure).
+      expect([...result.succeeded].sort()).to.deep.equal([
+        'sample.email',
+        'sample.email',
+        'sample.email',
+        'sample.email',
+        'sample.flaky',
+      ]);
       expect(result.failed.map((f) => f.target).sort()).to.deep.equal(['sample.broken', 'sample.email']);
       expect(result.failed.find((f) => f.target === 'sample.email')!.error).to.match(/not an email address/);
       expect(result.failed.find((f) => f.target === 'sample.broken')!.error).to.equal('the disk is full');
       // flaky: two retries; broken: one retry (two attempts); the bad address: none (JobAbortError).
       expect(result.retries).to.equal(3);
-      expect(result.emailsSent).to.equal(2);
+      expect(result.emailsSent).to.equal(4);
       const counts = await store.admin.countJobs();
       const byStatus = Object.fromEntries(counts.map((c) => [c.status, c.count]));
       expect(result.heartbeats).to.be.at.least(2);
-      // 3 done + the heartbeats that ran; the 2 failures. Heartbeats fired but not yet run may be waiting.
+      // 5 done + the heartbeats that ran; the 2 failures. Heartbeats fired but not yet run may be waiting.
       expect(byStatus.failed).to.equal(2);
-      expect(byStatus.done).to.be.at.least(3 + 2);
+      expect(byStatus.done).to.be.at.least(5 + 2);
       expect(lines.some((l) => l.includes('♥ heartbeat'))).to.equal(true);
-      expect(lines.at(-1)).to.match(/^done: 3 succeeded, 2 failed, 3 retries, 2 emails sent, \d+ heartbeats$/);
+      expect(lines.at(-1)).to.match(/^done: 5 succeeded, 2 failed, 3 retries, 4 emails sent, \d+ heartbeats$/);
       expect(await store.schedules.listSchedules(), 'the sample removes its schedule').to.deep.equal([]);
     } finally {
       await store.close();

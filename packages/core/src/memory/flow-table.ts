@@ -59,7 +59,7 @@ export class FlowTable {
     job.waitingFor = 'parents';
     for (const p of job.after.parents) {
       const parent = this.jobs.get(p.job)!; // checked by the store before anything was written
-      if (isFinalStatus(parent.status)) job.parentOutcomes!.set(p.job, parent.status as ParentOutcome);
+      if (isFinalStatus(parent.status)) job.parentOutcomes!.set(p.job, parent.status);
       else {
         let set = this.children.get(p.job);
         if (!set) this.children.set(p.job, (set = new Set()));

@@ -45,9 +45,9 @@ export class ReadyJobs {
   add(job: StoredJob): void {
     job.seq += 1;
     let pins = this.queues.get(job.queue);
-    if (!pins) this.queues.set(job.queue, (pins = new Map()));
+    if (!pins) this.queues.set(job.queue, (pins = new Map<string | null, Map<number, MinHeap<ReadyEntry>>>()));
     let byPriority = pins.get(job.pinnedHost);
-    if (!byPriority) pins.set(job.pinnedHost, (byPriority = new Map()));
+    if (!byPriority) pins.set(job.pinnedHost, (byPriority = new Map<number, MinHeap<ReadyEntry>>()));
     let heap = byPriority.get(job.priority);
     if (!heap) byPriority.set(job.priority, (heap = new MinHeap(byRunAtThenCreation)));
     heap.push({ job, runAt: job.runAt.getTime(), order: job.order, seq: job.seq });
