@@ -199,12 +199,14 @@ async function admitWaiting(
   const mine = members.find((m) => m.id === id && m.kind !== 'p');
   const others = members.filter((m) => m.id !== id);
   const admitted = mine ? mine.kind === 'h' : admits(others, limit, policy);
+  const slotName = formatName({ ...loc.parsed, waitingFor: 'slot' });
   if (!mine) {
     await putMember(
       ctx,
       hash,
       admitted ? `h~${id}` : waitMemberName(id, loc.parsed.priority, loc.parsed.runAt, limit),
       loc.queue,
+      admitted ? null : slotName,
     );
     for (const m of members)
       if (m.id === id && m.kind === 'p') await fsOps.unlink(join(ctx.layout.keys, hash, m.name)).catch(() => undefined);
@@ -213,7 +215,7 @@ async function admitWaiting(
   const from = ctx.layout.file(loc.queue, 'waiting', loc.name);
   const to = admitted
     ? ctx.layout.file(loc.queue, 'ready', formatName(readyOf(loc.parsed, now)))
-    : ctx.layout.file(loc.queue, 'waiting', formatName({ ...loc.parsed, waitingFor: 'slot' }));
+    : ctx.layout.file(loc.queue, 'waiting', slotName);
   if (!(await rename(from, to))) return;
   await ctx.syncer.syncAll([ctx.layout.stateDir(loc.queue, 'waiting'), ctx.layout.stateDir(loc.queue, 'ready')]);
   if (admitted) ctx.notify([loc.queue]);

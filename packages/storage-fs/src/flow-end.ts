@@ -28,16 +28,21 @@ export interface Ended {
 export async function jobsEnded(ctx: StoreContext, ended: readonly Ended[]): Promise<void> {
   if (ended.length === 0) return;
   const unique: { id: string; key: string | null }[] = [];
-  for (const e of ended) {
-    if (!e.parsed.keyed && !e.heldKey) continue;
-    const content = await ctx.readOrQuarantine(e.queue, e.parsed.state, e.name);
-    if (content === null) continue; // moved on already (requeued, purged): the recovery pass has the rest
-    if (e.heldKey) unique.push({ id: e.parsed.id, key: content.uniqueKey });
-    if (e.parsed.keyed && content.concurrency !== null) {
-      const hash = keyHash(content.concurrency.key);
-      await withKeyLocks(ctx, [hash], () => leaveKey(ctx, hash, e.parsed.id));
-    }
-  }
+  const byKey = new Map<string, string[]>();
+  await Promise.all(
+    ended.map(async (e) => {
+      if (!e.parsed.keyed && !e.heldKey) return;
+      const content = await ctx.readOrQuarantine(e.queue, e.parsed.state, e.name);
+      if (content === null) return; // moved on already (requeued, purged): the recovery pass has the rest
+      if (e.heldKey) unique.push({ id: e.parsed.id, key: content.uniqueKey });
+      if (e.parsed.keyed && content.concurrency !== null) {
+        const hash = keyHash(content.concurrency.key);
+        byKey.set(hash, [...(byKey.get(hash) ?? []), e.parsed.id]);
+      }
+    }),
+  );
+  // One lock and one pass per key; different keys at once (each its own lock).
+  await Promise.all([...byKey].map(([hash, ids]) => withKeyLocks(ctx, [hash], () => leaveKey(ctx, hash, ids))));
   await releaseUniques(ctx, unique);
   const pending = await pendingParents(ctx);
   if (pending.size === 0) return;

@@ -25,7 +25,7 @@ import {
   waitMemberName,
   type Member,
 } from './keys.js';
-import type { WaitingName } from './job-names.js';
+import { formatName, type WaitingName } from './job-names.js';
 import { placeJobs, type Placement } from './insert.js';
 import type { StoreContext } from './store-context.js';
 
@@ -106,7 +106,7 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
             }
           }
           if (hash !== undefined && member !== null) {
-            await putMember(ctx, hash, member, p.job.queue);
+            await putMember(ctx, hash, member, p.job.queue, p.state === 'waiting' ? formatName(p.name) : null);
             written.push([hash, member]);
           }
         }

@@ -6,7 +6,8 @@
  *   w~<32767-priority>~<runAt>~<id>~<limit> waits for a slot, in claim order (the names sort so)
  *   p~<id>                                  waits for its parents (holds no slot; seen by 'skip')
  *
- * The job file (its directory) is the truth about its status; a member is the key's index of it,
+ * A member holds its job's queue and (for `w`) the job's waiting/ name, so that admitting it is one
+ * rename, without listing waiting/. The job file (its directory) is the truth about its status; a member is the key's index of it,
  * written first: every change is made under the key's lock (key-lock.ts), member first (fsynced),
  * then the job's rename. So a crash between the two leaves a member one step ahead of its job, and
  * the next holder of the lock rolls the job forward (reconcileKey): an `h` member whose job still
@@ -20,7 +21,7 @@ import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, isMissing } from './durable.js';
 import { fsOps } from './fs-ops.js';
-import { formatName, type ReadyName, type WaitingName } from './job-names.js';
+import { formatName, parseName, type ReadyName, type WaitingName } from './job-names.js';
 import type { Located, StoreContext } from './store-context.js';
 import { isFinalState } from './flow-state.js';
 
@@ -57,18 +58,37 @@ export async function listMembers(ctx: StoreContext, hash: string): Promise<Memb
     .filter((m): m is Member => m !== null);
 }
 
-export async function memberQueue(ctx: StoreContext, hash: string, m: Member): Promise<string | null> {
-  return readFile(join(ctx.layout.keys, hash, m.name), 'utf8').catch(() => null);
+/** What a member file holds: its job's queue and, for a job in waiting/, that file's name. */
+interface MemberInfo {
+  queue: string;
+  waitingName: string | null;
 }
 
-/** Writes a member (idempotent); the caller fsyncs the key's directory before the job moves. */
-export async function putMember(ctx: StoreContext, hash: string, name: string, queue: string): Promise<void> {
+async function memberInfo(ctx: StoreContext, hash: string, m: Member): Promise<MemberInfo | null> {
+  const text = await readFile(join(ctx.layout.keys, hash, m.name), 'utf8').catch(() => null);
+  if (text === null || text === '') return null;
+  const [queue, waitingName] = text.split('\n');
+  return { queue, waitingName: waitingName || null };
+}
+
+/**
+ * Writes a member (idempotent); the caller fsyncs the key's directory (syncKey) before the job
+ * moves. `waitingName`: the job's name in waiting/, for a member that waits.
+ */
+export async function putMember(
+  ctx: StoreContext,
+  hash: string,
+  name: string,
+  queue: string,
+  waitingName: string | null = null,
+): Promise<void> {
   const dir = join(ctx.layout.keys, hash);
-  await mkdir(dir, { recursive: true });
+  // A new key directory's own entry must be durable before its members count.
+  if ((await mkdir(dir, { recursive: true })) !== undefined) await ctx.syncer.sync(ctx.layout.keys);
   try {
     const fh = await fsOps.open(join(dir, name), 'wx');
     try {
-      await fsOps.write(fh, queue);
+      await fsOps.write(fh, waitingName === null ? queue : `${queue}\n${waitingName}`);
       await fsOps.datasync(fh);
     } finally {
       await fh.close();
@@ -85,7 +105,7 @@ export async function dropMember(ctx: StoreContext, hash: string, name: string):
 }
 
 export async function syncKey(ctx: StoreContext, hash: string): Promise<void> {
-  await ctx.syncer.syncAll([ctx.layout.keys, join(ctx.layout.keys, hash)]);
+  await ctx.syncer.sync(join(ctx.layout.keys, hash));
 }
 
 /** Whether a job of this key, asking with `policy`, is admitted now (the caller holds the lock). */
@@ -100,13 +120,36 @@ export function readyOf(w: WaitingName, now: number): ReadyName {
   return { ...w, state: 'ready', updatedAt: now };
 }
 
-/** Renames a waiting job (found by id in its queue's waiting/) to ready/; false if it is not waiting. */
-async function releaseWaiting(ctx: StoreContext, queue: string, id: string, dirs: Set<string>): Promise<boolean> {
+/**
+ * Renames a waiting job to ready/: by the name its member gave, else found by id in its queue's
+ * waiting/. False if it is not waiting (cancelled meanwhile, or admitted already).
+ */
+async function releaseWaiting(
+  ctx: StoreContext,
+  queue: string,
+  id: string,
+  dirs: Set<string>,
+  known: string | null = null,
+): Promise<boolean> {
+  for (const name of known === null ? [] : [known]) {
+    const parsed = parseName('waiting', name);
+    if (parsed === null || parsed.id !== id || parsed.state !== 'waiting') break;
+    if (await renameToReady(ctx, queue, name, parsed, dirs)) return true;
+  }
   const loc = (await ctx.listState(queue, 'waiting')).find((l) => l.parsed.id === id);
-  if (!loc) return false;
-  const to = readyOf(loc.parsed as WaitingName, ctx.nowMs());
+  return loc !== undefined && renameToReady(ctx, queue, loc.name, loc.parsed as WaitingName, dirs);
+}
+
+async function renameToReady(
+  ctx: StoreContext,
+  queue: string,
+  name: string,
+  parsed: WaitingName,
+  dirs: Set<string>,
+): Promise<boolean> {
+  const to = readyOf(parsed, ctx.nowMs());
   try {
-    await fsOps.rename(ctx.layout.file(queue, 'waiting', loc.name), ctx.layout.file(queue, 'ready', formatName(to)));
+    await fsOps.rename(ctx.layout.file(queue, 'waiting', name), ctx.layout.file(queue, 'ready', formatName(to)));
   } catch (err) {
     if (isMissing(err)) return false;
     throw err;
@@ -119,42 +162,54 @@ async function releaseWaiting(ctx: StoreContext, queue: string, id: string, dirs
 
 /** Where a member's job is now (by the queue the member names, else by a scan), or null if gone. */
 async function memberJob(ctx: StoreContext, hash: string, m: Member): Promise<Located | null> {
-  const queue = await memberQueue(ctx, hash, m);
-  return queue ? ctx.locateInQueue(queue, m.id) : ctx.locate(m.id);
+  const info = await memberInfo(ctx, hash, m);
+  return info ? ctx.locateInQueue(info.queue, m.id) : ctx.locate(m.id);
 }
 
 /**
- * Gives free slots to waiting jobs, in claim order (the caller holds the lock). The member becomes
- * `h` first, then the job is renamed: a crash in between is rolled forward by reconcileKey.
+ * Gives free slots to waiting jobs, in claim order (the caller holds the lock). Each member becomes
+ * `h` first (one rename: it is `w` or `h`, never both), their directory is fsynced once, then the
+ * jobs are renamed: a crash in between is rolled forward by reconcileKey. `synced`: members changed
+ * before (a leaver's) that this fsync covers too.
  */
-export async function admitNext(ctx: StoreContext, hash: string): Promise<void> {
+export async function admitNext(ctx: StoreContext, hash: string, pending = false): Promise<void> {
   const members = await listMembers(ctx, hash);
   let held = members.filter((m) => m.kind === 'h').length;
-  const dirs = new Set<string>();
+  const promoted: { id: string; info: MemberInfo | null; h: string }[] = [];
   for (const w of members) {
     if (w.kind !== 'w') continue;
     if (held >= w.limit) break;
-    const queue = await memberQueue(ctx, hash, w);
+    const info = await memberInfo(ctx, hash, w);
     const h = `h~${w.id}`;
-    // One rename: the member is `w` or `h`, never both, whenever a crash comes.
     await fsOps.rename(join(ctx.layout.keys, hash, w.name), join(ctx.layout.keys, hash, h));
-    await syncKey(ctx, hash);
-    if (queue && (await releaseWaiting(ctx, queue, w.id, dirs))) held++;
-    else {
-      const loc = await memberJob(ctx, hash, { kind: 'h', id: w.id, name: h });
-      if (loc && !isFinalState(loc.parsed.state) && loc.parsed.state !== 'waiting') held++;
-      else await dropMember(ctx, hash, h); // cancelled while it waited: its turn passes on
-    }
+    promoted.push({ id: w.id, info, h });
+    held++;
   }
+  if (promoted.length > 0 || pending) await syncKey(ctx, hash);
+  const dirs = new Set<string>();
+  const gone = await Promise.all(
+    promoted.map(async (p) => {
+      if (p.info && (await releaseWaiting(ctx, p.info.queue, p.id, dirs, p.info.waitingName))) return false;
+      const loc = await memberJob(ctx, hash, { kind: 'h', id: p.id, name: p.h });
+      return !(loc && !isFinalState(loc.parsed.state) && loc.parsed.state !== 'waiting');
+    }),
+  );
   await ctx.syncer.syncAll(dirs);
+  // Cancelled while they waited: their turn passes on.
+  if (gone.some((g) => g)) {
+    for (let i = 0; i < promoted.length; i++) if (gone[i]) await dropMember(ctx, hash, promoted[i].h);
+    await admitNext(ctx, hash, true);
+  }
 }
 
-/** A keyed job ended (or left its key): its member goes, and its slot (if it held one) to the next. */
-export async function leaveKey(ctx: StoreContext, hash: string, id: string): Promise<void> {
-  const mine = (await listMembers(ctx, hash)).filter((m) => m.id === id);
+/** Keyed jobs ended (or left their key): their members go, and their slots to the next. */
+export async function leaveKey(ctx: StoreContext, hash: string, ids: readonly string[]): Promise<void> {
+  const leaving = new Set(ids);
+  const mine = (await listMembers(ctx, hash)).filter((m) => leaving.has(m.id));
   for (const m of mine) await dropMember(ctx, hash, m.name);
-  if (mine.length > 0) await syncKey(ctx, hash);
-  await admitNext(ctx, hash);
+  // One fsync covers the leavers and the promotions: either order surviving a crash errs on the
+  // side of fewer admitted, and reconcileKey puts it right.
+  await admitNext(ctx, hash, mine.length > 0);
   await tidyKey(ctx, hash);
 }
 
@@ -173,7 +228,8 @@ export async function reconcileKey(ctx: StoreContext, hash: string): Promise<voi
     if (m.kind === 'w') continue;
     const loc = await memberJob(ctx, hash, m);
     if (loc === null || isFinalState(loc.parsed.state)) await dropMember(ctx, hash, m.name);
-    else if (m.kind === 'h' && loc.parsed.state === 'waiting') await releaseWaiting(ctx, loc.queue, m.id, dirs);
+    else if (m.kind === 'h' && loc.parsed.state === 'waiting')
+      await releaseWaiting(ctx, loc.queue, m.id, dirs, loc.name);
   }
   await ctx.syncer.syncAll(dirs);
   await syncKey(ctx, hash);

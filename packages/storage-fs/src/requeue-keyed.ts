@@ -39,9 +39,9 @@ export async function requeueKeyed(
     const members = (await listMembers(ctx, hash)).filter((m) => m.id !== p.id);
     const admitted = admits(members, c.limit, c.alreadyRunning);
     const member = admitted ? `h~${p.id}` : waitMemberName(p.id, p.priority, ready.runAt, c.limit);
-    await putMember(ctx, hash, member, loc.queue);
-    await syncKey(ctx, hash);
     const to: ReadyName | WaitingName = admitted ? ready : { ...ready, state: 'waiting', waitingFor: 'slot' };
+    await putMember(ctx, hash, member, loc.queue, admitted ? null : formatName(to));
+    await syncKey(ctx, hash);
     try {
       await fsOps.rename(
         ctx.layout.file(loc.queue, loc.state, loc.name),

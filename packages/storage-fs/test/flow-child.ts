@@ -14,6 +14,7 @@ const [dir, marker, call, part] = process.argv.slice(2);
 
 function hang(): Promise<never> {
   writeFileSync(marker, 'holding');
+  setInterval(() => undefined, 1000); // keeps the process alive (an unsettled await alone would exit it)
   return new Promise<never>(() => undefined);
 }
 
