@@ -18,9 +18,13 @@ import { isMissing } from './durable.js';
 import { PROVIDER } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import { keyFile } from './insert.js';
-import { FINAL_DIRS, type StateDir } from './layout.js';
+import { FINAL_DIRS, STATE_DIRS, type StateDir } from './layout.js';
+import { afterEnd } from './flow-end.js';
+import { settleParent, pendingParents } from './deps.js';
+import { requeueKeyed } from './requeue-keyed.js';
 import {
   endedName,
+  flowOf,
   formatName,
   ID_PATTERN,
   lastRunOf,
@@ -36,7 +40,7 @@ import type { Located, StoreContext } from './store-context.js';
 const MOVE_RETRIES = 20;
 
 function dirsFor(statuses: readonly JobStatus[] | undefined): StateDir[] {
-  if (statuses === undefined) return ['ready', 'running', 'done', 'failed', 'cancelled'];
+  if (statuses === undefined) return [...STATE_DIRS];
   const dirs = new Set<StateDir>();
   for (const s of statuses) {
     dirs.add(s === 'new' || s === 'retry' ? 'ready' : s === 'processing' ? 'running' : s);
@@ -116,12 +120,20 @@ export async function listJobs(ctx: StoreContext, filter: CheckedJobFilter): Pro
   let skipped = 0;
   for (const loc of found) {
     if (out.length >= limit) break;
-    if (filter.target === undefined && skipped < offset) {
+    // Filters on the content (target, sequence) open files in id order until the page is full.
+    const byContent = filter.target !== undefined || filter.sequenceRun !== undefined || filter.sequence !== undefined;
+    if (!byContent && skipped < offset) {
       skipped++;
       continue;
     }
     const content = await ctx.readOrQuarantine(loc.queue, loc.state, loc.name);
-    if (!content || (filter.target !== undefined && content.target !== filter.target)) continue;
+    if (
+      !content ||
+      (filter.target !== undefined && content.target !== filter.target) ||
+      (filter.sequenceRun !== undefined && content.sequence?.run !== filter.sequenceRun) ||
+      (filter.sequence !== undefined && content.sequence?.name !== filter.sequence)
+    )
+      continue;
     if (skipped < offset) {
       skipped++;
       continue;
@@ -192,6 +204,12 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
   );
   if (moved === null) return false;
   const { from, to } = moved;
+  const ended = to.parsed as FinalName;
+  await afterEnd(
+    ctx,
+    [{ queue: to.queue, name: to.name, parsed: ended, heldKey: from.parsed.holds !== null }],
+    'cancelJob',
+  );
   if (from.parsed.state === 'running') {
     // The running attempt ends as cancelled. The rename did not change the content: read it where it is now.
     const content = await ctx.readOrQuarantine(to.queue, to.parsed.state, to.name);
@@ -212,6 +230,11 @@ export async function cancelJob(ctx: StoreContext, id: string): Promise<boolean>
 
 /** `runAt` is what core's checkRequeueOptions answered: a storable Date, or undefined for now. */
 export async function requeueJob(ctx: StoreContext, id: string, runAt: Date | undefined): Promise<boolean> {
+  // What its end decided stays decided: its children are settled before it leaves its final state.
+  if ((await pendingParents(ctx)).has(id)) await settleParent(ctx, id);
+  const keyed = await ctx.locate(id);
+  if (keyed !== null && keyed.parsed.keyed && isFinalStatus(statusOf(keyed.parsed)))
+    return requeueKeyed(ctx, keyed, runAt);
   const moved = await moveJob(
     ctx,
     id,
@@ -226,6 +249,7 @@ export async function requeueJob(ctx: StoreContext, id: string, runAt: Date | un
       updatedAt: now,
       ...lastRunOf(p),
       pinned: p.pinned,
+      ...flowOf(p),
     }),
   );
   if (moved === null) return false;
@@ -267,6 +291,9 @@ export async function purgeJobs(ctx: StoreContext, filter: CheckedPurgeFilter): 
         if (content) doomed.push({ name: loc.name, key: content.uniqueKey, id: content.id });
       }
       if (doomed.length === 0) continue;
+      // A parent's end is recorded on its waiting children before the parent can go.
+      const pending = await pendingParents(ctx);
+      for (const d of doomed) if (pending.has(d.id)) await settleParent(ctx, d.id, queue);
       let keysFreed = false;
       for (const d of doomed) {
         if (d.key === null) continue;

@@ -1,6 +1,7 @@
 import { attemptedRunAt, checkAttemptedJobs, InvalidOptionError, type AttemptedJob, type JobError } from '@oddjob/core';
 import { checkOwnerFits } from './claim.js';
 import { describeCondition, toStoreError } from './errors.js';
+import { releaseUniques } from './unique-scope.js';
 import { checkJobs, newContent, placeJobs, type Placement } from './insert.js';
 import type { FinalName, ReadyName } from './job-names.js';
 import { appendLogLines } from './logs-file.js';
@@ -40,6 +41,13 @@ export async function insertAttempted(ctx: StoreContext, entries: readonly Attem
   const items = entries.map((e, i) => placement(ctx, e, hostTags[i], now));
   const ids = await placeJobs(ctx, 'insertAttempted', now, items);
   ctx.jobsFinished(items.filter((p) => p.state !== 'ready').map((p) => p.job.id));
+  // Scoped unique keys whose scope already ended (the names above carry no flag for them).
+  await releaseUniques(
+    ctx,
+    items
+      .filter((p, i) => ids[i] === p.job.id && p.content.uniqueScope !== 'stored' && p.name.holds === null)
+      .map((p) => ({ id: p.job.id, key: p.job.uniqueKey })),
+  );
   return ids;
 }
 
@@ -63,6 +71,11 @@ function placement(ctx: StoreContext, e: AttemptedJob, hostTag: string, now: num
         updatedAt: now,
         ...run,
         pinned,
+        // Attempt 1 was its claim: a 'queued' key is let go at once; it takes no key slot (as on
+        // the memory store, a job that ran before it was stored is not admitted through its key).
+        priority: base.priority,
+        keyed: false,
+        holds: job.uniqueKey !== null && base.uniqueScope === 'unfinished' ? 'unfinished' : null,
       };
       p = { job, content: { ...base, lastError: error }, state: 'ready', name };
       break;
@@ -80,6 +93,10 @@ function placement(ctx: StoreContext, e: AttemptedJob, hostTag: string, now: num
         ...run,
         result: result !== null,
         pinned,
+        priority: base.priority,
+        keyed: false,
+        holds: null,
+        decided: null,
       };
       p = { job, content: { ...base, lastError: error, result }, state: outcome.kind, name };
       break;

@@ -1,6 +1,5 @@
 import { dirname } from 'node:path';
 import {
-  byRunAtThenId,
   InvalidOptionError,
   leaseExpiredError,
   leaseTakeoverError,
@@ -12,7 +11,9 @@ import { isMissing } from './durable.js';
 import { describeCondition, toStoreError } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import { encodeComponent } from './layout.js';
-import { endedName, formatName, type ReadyName, type RunningName } from './job-names.js';
+import { endedName, flowOf, formatName, type ReadyName, type RunningName } from './job-names.js';
+import { afterEnd, type Ended } from './flow-end.js';
+import { releaseUniques } from './unique-scope.js';
 import { newToken, rewriteUnderLease } from './rewrite.js';
 import { appendEndedRunAfter } from './runs-file.js';
 import type { Located, StoreContext } from './store-context.js';
@@ -28,6 +29,14 @@ interface Candidate {
   runAt: number;
   id: string;
   attempts: number;
+  priority: number;
+}
+
+/** The claim order: priority (higher first), then runAt, then id (core's flow.ts). */
+function claimOrder(a: Candidate, b: Candidate): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  const d = a.runAt - b.runAt;
+  return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /**
@@ -75,8 +84,10 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
   const wanted = new Set(request.queues);
   const candidates: Candidate[] = [];
   const dirs = new Set<string>();
+  const ended: Ended[] = [];
+  const queues = await ctx.listQueues();
 
-  for (const queue of await ctx.listQueues()) {
+  for (const queue of queues) {
     for (const loc of (await ctx.listState(queue, 'running')) as Located<RunningName>[]) {
       const p = loc.parsed;
       if (p.expiresAt > now) continue;
@@ -85,11 +96,27 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
       const content = await ctx.readOrQuarantine(queue, 'running', loc.name);
       if (!content) continue;
       if (p.attempts >= content.retry.maxAttempts) {
-        await failExhausted(ctx, loc, dirs);
+        await failExhausted(ctx, loc, dirs, ended);
       } else if (wanted.has(queue)) {
-        candidates.push({ loc, from: 'running', content, runAt: p.runAt, id: p.id, attempts: p.attempts });
+        candidates.push({
+          loc,
+          from: 'running',
+          content,
+          runAt: p.runAt,
+          id: p.id,
+          attempts: p.attempts,
+          priority: p.priority,
+        });
       }
     }
+  }
+  if (ended.length > 0) {
+    // A spent job's end may admit the next of its key, or release its children: before the ready/
+    // listing below, so that this claim can take them.
+    await ctx.syncer.syncAll(dirs);
+    await afterEnd(ctx, ended, 'claim');
+  }
+  for (const queue of queues) {
     if (!wanted.has(queue)) continue;
     for (const loc of (await ctx.listState(queue, 'ready')) as Located<ReadyName>[]) {
       if (loc.parsed.runAt <= now)
@@ -100,10 +127,11 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
           runAt: loc.parsed.runAt,
           id: loc.parsed.id,
           attempts: loc.parsed.attempts,
+          priority: loc.parsed.priority,
         });
     }
   }
-  candidates.sort(byRunAtThenId);
+  candidates.sort(claimOrder);
 
   const taken: Taken[] = [];
   const failures: unknown[] = [];
@@ -179,6 +207,14 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
     }),
   );
   const out = jobs.filter((j): j is ClaimedJob => j !== null);
+  // 'queued' unique keys end at the first claim: the running name no longer carries flag q.
+  const queued = taken.flatMap((t, i) => {
+    const r = read[i];
+    return t.candidate.loc.parsed.holds === 'queued' && r.kind === 'ok'
+      ? [{ id: t.loc.parsed.id, key: r.content.uniqueKey }]
+      : [];
+  });
+  if (queued.length > 0) await releaseUniques(ctx, queued);
   if (failures.length > 0) {
     // Nothing could be claimed because of them: say so (the caller backs off). Otherwise they are
     // reported and the jobs that could be claimed go out.
@@ -214,6 +250,8 @@ async function takeOne(
     started: true,
     progress: false,
     pinned: c.loc.parsed.pinned,
+    ...flowOf(c.loc.parsed),
+    holds: c.loc.parsed.holds === 'queued' ? null : c.loc.parsed.holds,
   };
   const name = formatName(parsed);
   const source = ctx.layout.file(c.loc.queue, c.from, c.loc.name);
@@ -237,14 +275,24 @@ async function pinnedHere(ctx: StoreContext, c: Candidate, host: string | undefi
 }
 
 /** Fails an expired job with no attempt left; a failure (a full disk) leaves it for the next claim. */
-async function failExhausted(ctx: StoreContext, loc: Located<RunningName>, dirs: Set<string>): Promise<void> {
+async function failExhausted(
+  ctx: StoreContext,
+  loc: Located<RunningName>,
+  dirs: Set<string>,
+  ended: Ended[],
+): Promise<void> {
   const p = loc.parsed;
+  let final: Ended | null = null;
   try {
-    await rewriteUnderLease(
+    const r = await rewriteUnderLease(
       ctx,
       loc,
       (old) => ({ ...old, lastError: leaseExpiredError(p.owner) }),
-      (at) => endedName(p, 'failed', at),
+      (at) => {
+        const parsed = endedName(p, 'failed', at);
+        final = { queue: loc.queue, name: formatName(parsed), parsed, heldKey: p.holds !== null };
+        return parsed;
+      },
       dirs,
       (old, at) => ({
         content: old,
@@ -255,6 +303,7 @@ async function failExhausted(ctx: StoreContext, loc: Located<RunningName>, dirs:
         finishedAt: at,
       }),
     );
+    if (r === 'ok' && final !== null) ended.push(final);
     ctx.jobsFinished([p.id]);
   } catch (err) {
     const path = ctx.layout.file(loc.queue, 'running', loc.name);

@@ -1,5 +1,16 @@
-import type { JobError, JobMetadata, JobProgress, JobRecord, RetryPolicy } from '@oddjob/core';
-import { validateRetryPolicy } from '@oddjob/core';
+import type {
+  JobAfter,
+  JobConcurrency,
+  JobError,
+  JobMetadata,
+  JobProgress,
+  JobRecord,
+  RetryPolicy,
+  SequenceTag,
+  UniqueScope,
+} from '@oddjob/core';
+import { DEPENDENCY_ERROR_NAME, validateRetryPolicy } from '@oddjob/core';
+import { decidedMessage, decodeFlowFields } from './flow-content.js';
 import type { ParsedName } from './job-names.js';
 import { UnreadableFileError } from './errors.js';
 import { lastRunOf, statusOf } from './job-names.js';
@@ -31,6 +42,12 @@ export interface JobContent {
   result: string | null;
   /** The host the job is pinned to (format 3; null in older files); its names carry flag `h` when set. */
   pinnedHost: string | null;
+  /** Format 4 (jobs that wait, see name-flags.ts); older files read as 'stored', 0 and null. */
+  uniqueScope: UniqueScope;
+  priority: number;
+  after: JobAfter | null;
+  concurrency: JobConcurrency | null;
+  sequence: SequenceTag | null;
 }
 
 /**
@@ -38,8 +55,8 @@ export interface JobContent {
  * (layout 1) lacks progressMessage, progressAt and result: they read as null, so job files need no
  * rewrite when a store is upgraded.
  */
-const FORMAT = 3;
-const READABLE_FORMATS: readonly unknown[] = [1, 2, 3];
+const FORMAT = 4;
+const READABLE_FORMATS: readonly unknown[] = [1, 2, 3, 4];
 
 export function encodeContent(content: JobContent): string {
   return JSON.stringify({ format: FORMAT, ...content }) + '\n';
@@ -116,6 +133,7 @@ export function decodeContent(text: string): JobContent {
     progressAt: optional<number>('progressAt', 'number'),
     result: optional<string>('result', 'string'),
     pinnedHost: optional<string>('pinnedHost', 'string'),
+    ...decodeFlowFields(raw),
   };
 }
 
@@ -135,7 +153,10 @@ export function toRecord(content: JobContent, name: ParsedName, host: string | n
     status,
     attempts: name.attempts,
     retry: content.retry,
-    lastError: content.lastError && { ...content.lastError },
+    lastError:
+      name.state === 'cancelled' && name.decided !== null && content.after !== null
+        ? { name: DEPENDENCY_ERROR_NAME, message: decidedMessage(content.after, name.decided) }
+        : content.lastError && { ...content.lastError },
     progress: run.progress ? content.progress : null,
     progressMessage: run.progress ? content.progressMessage : null,
     result: name.state === 'done' && name.result ? content.result : null,
@@ -145,9 +166,16 @@ export function toRecord(content: JobContent, name: ParsedName, host: string | n
     metadata: content.metadata,
     uniqueKey: content.uniqueKey,
     pinnedHost: content.pinnedHost,
+    uniqueScope: content.uniqueScope,
+    priority: content.priority,
+    after: content.after,
+    waitingFor: name.state === 'waiting' ? name.waitingFor : null,
+    concurrency: content.concurrency,
+    sequence: content.sequence,
     createdAt: new Date(content.createdAt),
   };
   switch (name.state) {
+    case 'waiting':
     case 'ready':
       return {
         ...base,

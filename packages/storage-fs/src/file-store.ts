@@ -69,6 +69,7 @@ import { resolveRetention, sweep } from './retention.js';
 import * as schedules from './schedules.js';
 import { createStoreDir, verifyStoreDir } from './store-dir.js';
 import { WakeUps } from './wake-ups.js';
+import { recoverAtOpen } from './recovery.js';
 import { StoreContext, type CorruptFile } from './store-context.js';
 
 export type { FileStoreOptions } from './store-options.js';
@@ -132,10 +133,12 @@ export class FileJobStore
   open(): Promise<void> {
     if (this.closed)
       return Promise.reject(new StorageOperationError(PROVIDER, 'open', `file store ${this.dir} is closed`));
-    this.opened ??= (this.create ? createStoreDir(this.dir) : verifyStoreDir(this.dir)).catch((err: unknown) => {
-      this.opened = undefined; // let a later call try again, e.g. after the directory was created
-      throw toStoreError(this.dir, 'open', err);
-    });
+    this.opened ??= (this.create ? createStoreDir(this.dir) : verifyStoreDir(this.dir))
+      .then(() => recoverAtOpen(this.ctx))
+      .catch((err: unknown) => {
+        this.opened = undefined; // let a later call try again, e.g. after the directory was created
+        throw toStoreError(this.dir, 'open', err);
+      });
     return this.opened;
   }
 

@@ -8,6 +8,9 @@ import { describeCondition, PROVIDER, toStoreError } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import type { StateDir } from './layout.js';
 import { formatName, ID_PATTERN, NO_RUN, type ParsedName, type ReadyName } from './job-names.js';
+import type { FlowFlags } from './name-flags.js';
+import { clearStaleKey } from './unique-scope.js';
+import { insertFlow } from './insert-flow.js';
 import type { StoreContext } from './store-context.js';
 
 export function keyFile(ctx: StoreContext, uniqueKey: string): string {
@@ -93,25 +96,25 @@ export async function insertJobs(ctx: StoreContext, jobs: readonly NewJob[]): Pr
   jobs.forEach(check);
   if (jobs.length === 0) return [];
   const now = ctx.nowMs();
-  return placeJobs(
-    ctx,
-    'addJobs',
-    now,
-    jobs.map((job) => {
-      const content = newContent(job, now);
-      const name: ReadyName = {
-        state: 'ready',
-        runAt: content.insertedRunAt,
-        id: job.id,
-        status: 'new',
-        attempts: 0,
-        updatedAt: now,
-        ...NO_RUN,
-        pinned: content.pinnedHost !== null,
-      };
-      return { job, content, state: 'ready', name };
-    }),
-  );
+  const items = jobs.map((job): Placement => {
+    const content = newContent(job, now);
+    const name: ReadyName = {
+      state: 'ready',
+      runAt: content.insertedRunAt,
+      id: job.id,
+      status: 'new',
+      attempts: 0,
+      updatedAt: now,
+      ...NO_RUN,
+      pinned: content.pinnedHost !== null,
+      ...flowFlagsOf(content),
+    };
+    return { job, content, state: 'ready', name };
+  });
+  // Jobs that wait (parents, concurrency keys) take the longer way; a plain batch is as it was.
+  if (jobs.some((j) => (j.after ?? null) !== null || (j.concurrency ?? null) !== null))
+    return insertFlow(ctx, now, items);
+  return placeJobs(ctx, 'addJobs', now, items);
 }
 
 /** The content a job is inserted with: nothing of a run yet. */
@@ -133,6 +136,20 @@ export function newContent(job: NewJob, now: number): JobContent {
     progressAt: null,
     result: null,
     pinnedHost: job.pinnedHost ?? null,
+    uniqueScope: job.uniqueScope ?? 'stored',
+    priority: job.priority ?? 0,
+    after: job.after ?? null,
+    concurrency: job.concurrency ?? null,
+    sequence: job.sequence ?? null,
+  };
+}
+
+/** The flow flags a new job's names carry (name-flags.ts). */
+export function flowFlagsOf(content: JobContent): FlowFlags {
+  return {
+    priority: content.priority,
+    keyed: content.concurrency !== null,
+    holds: content.uniqueKey !== null && content.uniqueScope !== 'stored' ? content.uniqueScope : null,
   };
 }
 
@@ -151,6 +168,11 @@ export async function placeJobs(
   operation: string,
   now: number,
   items: readonly Placement[],
+  /**
+   * Runs after the keys are taken and before any job appears, told which jobs will be placed (not
+   * unique-key duplicates): it may still choose their state and name (insert-flow.ts).
+   */
+  beforeRename?: (placing: readonly boolean[]) => Promise<void>,
 ): Promise<string[]> {
   const jobs = items.map((p) => p.job);
   const queues = new Set(jobs.map((j) => j.queue));
@@ -185,6 +207,7 @@ export async function placeJobs(
         } catch (err) {
           if (errnoCode(err) !== 'EEXIST' || tries > 5) throw err;
         }
+        if (await clearStaleKey(ctx, path)) continue; // its holder let it go (a crash came between)
         ids[i] = await keyHolder(ctx, path);
       }
     }
@@ -197,6 +220,7 @@ export async function placeJobs(
         await p.history();
       }),
     );
+    if (beforeRename) await beforeRename(ids.map((id) => id === null));
     const dirs = new Set<string>();
     const renamed = await Promise.allSettled(
       items.map(async (p, i) => {

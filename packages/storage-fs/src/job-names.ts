@@ -5,6 +5,15 @@
  */
 import type { JobStatus } from '@oddjob/core';
 import { decodeComponent, encodeComponent, type StateDir } from './layout.js';
+import {
+  DECIDED_PATTERN,
+  FLOW_PATTERN,
+  formatFlow,
+  parseDecided,
+  parseFlow,
+  type Decided,
+  type FlowFlags,
+} from './name-flags.js';
 
 /**
  * What a job's name says about its latest attempt (layout 2). Every transition carries it along, so
@@ -29,7 +38,7 @@ export interface LastRun {
  * the content). A claim reads the content of only the pinned candidates it cannot take blind (due but
  * not overdue), so an unpinned backlog is claimed from the listing alone, as before.
  */
-interface Pinned {
+interface Pinned extends FlowFlags {
   pinned: boolean;
 }
 
@@ -40,6 +49,15 @@ export interface ReadyName extends LastRun, Pinned {
   status: 'new' | 'retry';
   attempts: number;
   updatedAt: number;
+}
+
+/**
+ * Layout 4: a job that waits (for its parents, or a slot of its concurrency key) is in waiting/,
+ * which no claim lists, under `<id>~<p|s>~<the ready name it will get>`: its release is one rename.
+ */
+export interface WaitingName extends Omit<ReadyName, 'state'> {
+  state: 'waiting';
+  waitingFor: 'parents' | 'slot';
 }
 
 export interface RunningName extends Pinned {
@@ -66,11 +84,16 @@ export interface FinalName extends LastRun, Pinned {
   runAt: number;
   /** The content's result is this done job's return value (set only by a done outcome with a result). */
   result: boolean;
+  /** Set on a job its parents cancelled: what decided it (its lastError is built from it). */
+  decided: Decided | null;
 }
 
-export type ParsedName = ReadyName | RunningName | FinalName;
+export type ParsedName = ReadyName | WaitingName | RunningName | FinalName;
 
 const SEP = '~';
+const READY_FLAGS = new RegExp(`^([nr])(p?)(h?)${FLOW_PATTERN}$`);
+const RUNNING_FLAGS = new RegExp(`^(s?)(p?)(h?)${FLOW_PATTERN}$`);
+const FINAL_FLAGS = new RegExp(`^(p?)(r?)(h?)${FLOW_PATTERN}${DECIDED_PATTERN}$`);
 /** Ids and tokens go into names unescaped, so they are held to a safe alphabet. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** A host tag: the first characters of the base64url SHA-256 of the host name (see hosts.ts). */
@@ -99,7 +122,16 @@ export function endedName(p: ParsedName, state: 'failed' | 'cancelled', finished
     ...lastRunOf(p),
     result: false,
     pinned: p.pinned,
+    priority: p.priority,
+    keyed: p.keyed,
+    holds: null,
+    decided: null,
   };
+}
+
+/** The flow flags a name carries on to the next name of the same job. */
+export function flowOf(p: FlowFlags): FlowFlags {
+  return { priority: p.priority, keyed: p.keyed, holds: p.holds };
 }
 
 /**
@@ -116,11 +148,13 @@ export function endedName(p: ParsedName, state: 'failed' | 'cancelled', finished
 export function formatName(n: ParsedName): string {
   const opt = (v: number | null) => (v === null ? '' : String(v));
   switch (n.state) {
+    case 'waiting':
+      return [n.id, n.waitingFor === 'parents' ? 'p' : 's', formatName({ ...n, state: 'ready' })].join(SEP);
     case 'ready':
       return [
         n.runAt,
         n.id,
-        (n.status === 'new' ? 'n' : 'r') + (n.progress ? 'p' : '') + (n.pinned ? 'h' : ''),
+        (n.status === 'new' ? 'n' : 'r') + (n.progress ? 'p' : '') + (n.pinned ? 'h' : '') + formatFlow(n),
         n.attempts,
         n.updatedAt,
         opt(n.startedAt),
@@ -137,7 +171,7 @@ export function formatName(n: ParsedName): string {
         n.since,
         encodeComponent(n.owner),
         n.hostTag,
-        (n.started ? 's' : '') + (n.progress ? 'p' : '') + (n.pinned ? 'h' : ''),
+        (n.started ? 's' : '') + (n.progress ? 'p' : '') + (n.pinned ? 'h' : '') + formatFlow(n),
       ].join(SEP);
     default:
       return [
@@ -148,7 +182,7 @@ export function formatName(n: ParsedName): string {
         opt(n.startedAt),
         encodeComponent(n.executor),
         n.hostTag,
-        (n.progress ? 'p' : '') + (n.result ? 'r' : '') + (n.pinned ? 'h' : ''),
+        (n.progress ? 'p' : '') + (n.result ? 'r' : '') + (n.pinned ? 'h' : '') + formatFlow(n, n.decided),
       ].join(SEP);
   }
 }
@@ -177,9 +211,17 @@ export function parseName(state: StateDir, name: string): ParsedName | null {
   const f = name.split(SEP);
   let parsed: ParsedName;
   switch (state) {
+    case 'waiting': {
+      if (f.length !== 10 || (f[1] !== 'p' && f[1] !== 's')) return null;
+      const ready = parseName('ready', f.slice(2).join(SEP));
+      if (ready === null || ready.state !== 'ready' || ready.id !== f[0]) return null;
+      parsed = { ...ready, state: 'waiting', waitingFor: f[1] === 'p' ? 'parents' : 'slot' };
+      break;
+    }
     case 'ready': {
-      const flags = /^([nr])(p?)(h?)$/.exec(f[2] ?? '');
-      if (f.length !== 8 || !flags) return null;
+      const flags = READY_FLAGS.exec(f[2] ?? '');
+      const flow = flags && parseFlow(flags, 4);
+      if (f.length !== 8 || !flags || !flow) return null;
       const executor = decodeOrNull(f[6]);
       const startedAt = optInt(f[5]);
       if (executor === null || (f[7] !== '' && !HOST_TAG_PATTERN.test(f[7]))) return null;
@@ -195,13 +237,15 @@ export function parseName(state: StateDir, name: string): ParsedName | null {
         hostTag: f[7],
         progress: flags[2] === 'p',
         pinned: flags[3] === 'h',
+        ...flow,
       };
       if (Number.isNaN(parsed.runAt + parsed.attempts + parsed.updatedAt + (startedAt ?? 0))) return null;
       break;
     }
     case 'running': {
-      const flags = /^(s?)(p?)(h?)$/.exec(f[8] ?? '');
-      if (f.length !== 9 || !flags || !ID_PATTERN.test(f[1])) return null;
+      const flags = RUNNING_FLAGS.exec(f[8] ?? '');
+      const flow = flags && parseFlow(flags, 4);
+      if (f.length !== 9 || !flags || !flow || !ID_PATTERN.test(f[1])) return null;
       const owner = decodeOrNull(f[6]);
       if (owner === null || (f[7] !== '' && !HOST_TAG_PATTERN.test(f[7]))) return null;
       parsed = {
@@ -217,13 +261,15 @@ export function parseName(state: StateDir, name: string): ParsedName | null {
         started: flags[1] === 's',
         progress: flags[2] === 'p',
         pinned: flags[3] === 'h',
+        ...flow,
       };
       if (Number.isNaN(parsed.expiresAt + parsed.attempts + parsed.runAt + parsed.since)) return null;
       break;
     }
     default: {
-      const flags = /^(p?)(r?)(h?)$/.exec(f[7] ?? '');
-      if (f.length !== 8 || !flags) return null;
+      const flags = FINAL_FLAGS.exec(f[7] ?? '');
+      const flow = flags && parseFlow(flags, 4);
+      if (f.length !== 8 || !flags || !flow || flow.holds !== null) return null;
       const executor = decodeOrNull(f[5]);
       const startedAt = optInt(f[4]);
       if (executor === null || (f[6] !== '' && !HOST_TAG_PATTERN.test(f[6]))) return null;
@@ -239,7 +285,10 @@ export function parseName(state: StateDir, name: string): ParsedName | null {
         progress: flags[1] === 'p',
         result: flags[2] === 'r',
         pinned: flags[3] === 'h',
+        ...flow,
+        decided: parseDecided(flags, 7),
       };
+      if (parsed.decided !== null && state !== 'cancelled') return null;
       if (Number.isNaN(parsed.finishedAt + parsed.attempts + parsed.runAt + (startedAt ?? 0))) return null;
     }
   }
@@ -251,6 +300,8 @@ export function statusOf(n: ParsedName): JobStatus {
   switch (n.state) {
     case 'ready':
       return n.status;
+    case 'waiting':
+      return 'waiting';
     case 'running':
       return 'processing';
     default:

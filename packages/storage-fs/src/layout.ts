@@ -78,10 +78,18 @@
  */
 import { join } from 'node:path';
 
-/** The directories a job file can be in; the first two are not final. */
-export type StateDir = 'ready' | 'running' | 'done' | 'failed' | 'cancelled';
+/** The directories a job file can be in; the first three are not final (waiting/: layout 4). */
+export type StateDir = 'waiting' | 'ready' | 'running' | 'done' | 'failed' | 'cancelled';
 
-export const STATE_DIRS: readonly StateDir[] = Object.freeze(['ready', 'running', 'done', 'failed', 'cancelled']);
+// In the order of a job's life, so that a scan in this order meets a job moving forward.
+export const STATE_DIRS: readonly StateDir[] = Object.freeze([
+  'waiting',
+  'ready',
+  'running',
+  'done',
+  'failed',
+  'cancelled',
+]);
 
 export const FINAL_DIRS = Object.freeze(['done', 'failed', 'cancelled'] as const);
 
@@ -99,6 +107,14 @@ export class Layout {
   readonly logs: string;
   readonly hosts: string;
   readonly executors: string;
+  /** parents/<parent id>/<child id>: a child waits for this parent's end to be recorded (deps.ts). */
+  readonly parents: string;
+  /** outcomes/<child id>/<parent id>~<status>: a parent's end, recorded for the child (deps.ts). */
+  readonly outcomes: string;
+  /** keys/<sha256(concurrency key)>/<member>: the unfinished jobs of a key (keys.ts). */
+  readonly keys: string;
+  /** locks/<sha256(concurrency key)>: the key's lock file while one process admits (key-lock.ts). */
+  readonly locks: string;
 
   constructor(readonly root: string) {
     this.tmp = join(root, 'tmp');
@@ -111,9 +127,13 @@ export class Layout {
     this.logs = join(root, 'logs');
     this.hosts = join(root, 'hosts');
     this.executors = join(root, 'executors');
+    this.parents = join(root, 'parents');
+    this.outcomes = join(root, 'outcomes');
+    this.keys = join(root, 'keys');
+    this.locks = join(root, 'locks');
   }
 
-  /** Every directory a layout 2 store has at its top. */
+  /** Every directory a layout 4 store has at its top. */
   get topDirs(): string[] {
     return [
       this.tmp,
@@ -125,6 +145,10 @@ export class Layout {
       this.logs,
       this.hosts,
       this.executors,
+      this.parents,
+      this.outcomes,
+      this.keys,
+      this.locks,
     ];
   }
 

@@ -8,7 +8,8 @@ import {
 import type { JobContent } from './content.js';
 import { describeCondition, PROVIDER, toStoreError } from './errors.js';
 import { moveHeld, withHeld } from './lease-ops.js';
-import { lastRunOf, type FinalName, type RunningName } from './job-names.js';
+import { flowOf, formatName, lastRunOf, type FinalName, type RunningName } from './job-names.js';
+import { afterEnd, type Ended } from './flow-end.js';
 import { appendLogLines } from './logs-file.js';
 import { rewriteUnderLease } from './rewrite.js';
 import type { Located, StoreContext } from './store-context.js';
@@ -65,19 +66,28 @@ async function applyOne(
   now: number,
   dirs: Set<string>,
   released: Set<string>,
+  finals: Ended[],
 ): Promise<LeaseCheck | 'moved'> {
   const p = loc.parsed;
   const run = lastRunOf(p);
-  const final = (at: number, state: FinalName['state'], result: boolean): FinalName => ({
-    state,
-    finishedAt: at,
-    id: p.id,
-    attempts: p.attempts,
-    runAt: p.runAt,
-    ...run,
-    result,
-    pinned: p.pinned,
-  });
+  // The final name drops a scoped unique key's flag: the key is let go once the name is durable.
+  const final = (at: number, state: FinalName['state'], result: boolean): FinalName => {
+    const parsed: FinalName = {
+      state,
+      finishedAt: at,
+      id: p.id,
+      attempts: p.attempts,
+      runAt: p.runAt,
+      ...run,
+      result,
+      pinned: p.pinned,
+      ...flowOf(p),
+      holds: null,
+      decided: null,
+    };
+    finals.push({ queue: loc.queue, name: formatName(parsed), parsed, heldKey: p.holds !== null });
+    return parsed;
+  };
   const ended = (state: 'retry' | 'failed' | 'released', error: JobError | null) => (old: JobContent, at: number) => ({
     content: old,
     name: p,
@@ -114,6 +124,7 @@ async function applyOne(
           updatedAt: at,
           ...run,
           pinned: p.pinned,
+          ...flowOf(p),
         }),
         dirs,
         ended('released', null),
@@ -135,6 +146,7 @@ async function applyOne(
           updatedAt: at,
           ...run,
           pinned: p.pinned,
+          ...flowOf(p),
         }),
         dirs,
         ended('retry', { ...o.error }),
@@ -188,6 +200,7 @@ export async function recordOutcomes(ctx: StoreContext, outcomes: readonly JobOu
   outcomes.forEach(checkOutcomeShape);
   const dirsOf = outcomes.map(() => new Set<string>());
   const released = new Set<string>();
+  const endedOf = outcomes.map((): Ended[] => []);
   const settled = await Promise.allSettled(
     outcomes.map(async (o, i): Promise<LeaseCheck> => {
       const recorded = ctx.recordedOutcomes.get(recordedKey(o));
@@ -196,7 +209,9 @@ export async function recordOutcomes(ctx: StoreContext, outcomes: readonly JobOu
         return 'ok';
       }
       return withHeld(ctx, o.lease, async (loc, now) => {
-        const r = await applyOne(ctx, o, loc, now, dirsOf[i], released);
+        endedOf[i] = [];
+        const r = await applyOne(ctx, o, loc, now, dirsOf[i], released, endedOf[i]);
+        if (r !== 'ok') endedOf[i] = [];
         if (r === 'ok') await appendOutcomeLogs(ctx, o, loc.parsed.attempts);
         return r;
       });
@@ -217,6 +232,11 @@ export async function recordOutcomes(ctx: StoreContext, outcomes: readonly JobOu
   });
   ctx.notify(released);
   ctx.jobsFinished(outcomes.map((o) => o.lease.jobId));
+  // Children, keys and scoped unique keys, once the final renames are durable (see flow-end.ts).
+  if (syncError === null) {
+    const ended = settled.flatMap((s, i) => (s.status === 'fulfilled' && s.value === 'ok' ? endedOf[i] : []));
+    await afterEnd(ctx, ended, 'recordOutcomes');
+  }
 
   if (failures.length === 0 && syncError === null) {
     for (const o of outcomes) ctx.recordedOutcomes.delete(recordedKey(o));

@@ -10,10 +10,13 @@ import type { OddJobError } from '@oddjob/core';
  * - 'unrecorded': a run record (or log lines given with an outcome) could not be written after the
  *   job's own change was made; the job is as asked, its history misses that piece;
  * - 'sweep-failed': a background retention sweep failed (it runs again at the next interval);
- * - 'watch-failed': a directory watch for wake-ups failed; polling still finds the jobs.
+ * - 'watch-failed': a directory watch for wake-ups failed; polling still finds the jobs;
+ * - 'deferred': a step that follows a job's end (a child's decision, the next admission of its
+ *   concurrency key, letting its unique key go) failed after the end itself was written; the
+ *   recovery pass (store open, background sweep) redoes it.
  */
 export type StoreProblemKind =
-  'quarantined' | 'unreadable' | 'stranded' | 'unrecorded' | 'sweep-failed' | 'watch-failed';
+  'quarantined' | 'unreadable' | 'stranded' | 'unrecorded' | 'sweep-failed' | 'watch-failed' | 'deferred';
 
 export interface StoreProblem {
   readonly kind: StoreProblemKind;

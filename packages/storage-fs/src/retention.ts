@@ -9,6 +9,7 @@ import {
 import { purgeJobs } from './admin.js';
 import { fsOps } from './fs-ops.js';
 import { FINAL_DIRS } from './layout.js';
+import { recoverFlow } from './recovery.js';
 import type { StoreContext } from './store-context.js';
 
 /**
@@ -61,6 +62,7 @@ export function resolveRetention(options: RetentionOptions | false | undefined):
 export async function sweep(ctx: StoreContext, retention: ResolvedRetention | null): Promise<number> {
   const now = ctx.nowMs();
   let purged = 0;
+  await recoverFlow(ctx);
   for (const status of FINAL_DIRS) {
     const keep = retention?.[`${status}Ms`];
     if (keep === undefined) continue;

@@ -53,6 +53,9 @@ function decode(text: string, file: string): ScheduleRecord {
     );
   }
   for (const f of DATE_FIELDS) raw[f] = raw[f] === null || raw[f] === undefined ? null : new Date(raw[f] as number);
+  // Schedules written before priorities and concurrency keys read as priority 0, no key.
+  raw.priority ??= 0;
+  raw.concurrency ??= null;
   return raw as unknown as ScheduleRecord;
 }
 

@@ -308,6 +308,11 @@ export class StoreContext {
     return null;
   }
 
+  /** Finds a job's file in one queue (a scan of its state directories), or null. */
+  async locateInQueue(queue: string, id: string): Promise<(Located & { state: StateDir }) | null> {
+    return this.locateIn(queue, id);
+  }
+
   private async locateIn(queue: string, id: string): Promise<(Located & { state: StateDir }) | null> {
     for (const state of STATE_DIRS) {
       for (const loc of await this.listState(queue, state)) {

@@ -10,7 +10,7 @@ import { upgradeLayout } from './upgrade.js';
  * The layout version this code reads and writes. A store made by a newer one is refused; one of
  * layout 1 or 2 is upgraded when opened (upgrade.ts).
  */
-export const STORE_VERSION = 3;
+export const STORE_VERSION = 4;
 const FORMAT = 'oddjob-fs';
 
 function markerText(version: number): string {

@@ -6,6 +6,11 @@ import { STATE_DIRS, type Layout, type StateDir } from './layout.js';
 import { parseName } from './job-names.js';
 
 /**
+ * Layout 3 → 4 (jobs that wait): the new top directories (parents, outcomes, keys, locks) and a
+ * waiting/ directory in every queue, then the marker. Layout 3 names and contents are layout 4 ones
+ * (no flow flags: priority 0, no key; format 3 files read with the new fields at their defaults).
+ * The bump makes layout 3 code, which knows neither waiting/ nor the new flags, refuse the store.
+ *
  * Layout 2 → 3 (host affinity): only the marker changes. Layout 3 adds flag `h` to the names of
  * pinned jobs and `pinnedHost` to their content (format 3); no layout 2 job is pinned, so its names
  * and content are already layout 3 ones. The marker is bumped so that layout 2 code, which would
@@ -35,6 +40,12 @@ export async function upgradeLayout(
   for (const d of layout.topDirs) await mkdir(d, { recursive: true });
   await fsyncDir(layout.root);
   if (from < 2) await renameLayout1Names(layout);
+  // Layout 4: every queue has a waiting/ directory (jobs are renamed into it, never created there).
+  if (from < 4) {
+    for (const queue of await listOrNone(layout.queues))
+      await mkdir(join(layout.queues, queue, 'waiting'), { recursive: true });
+    for (const queue of await listOrNone(layout.queues)) await fsyncDir(join(layout.queues, queue));
+  }
   // Last: the marker. Replaced by rename, so it is always one complete version or the other.
   const tmp = await writeTemp(layout.tmp, writeMarker(to));
   try {

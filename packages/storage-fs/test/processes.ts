@@ -20,3 +20,15 @@ export function startChild(args: string[], as?: { uid: number; gid: number }): C
   );
   return { proc, exited, stderr: () => err };
 }
+
+/** Runs another compiled test script (beside this file) as a child, like startChild. */
+export function startScript(script: string, args: string[]): Child {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  const proc = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  return { proc, exited, stderr: () => err };
+}

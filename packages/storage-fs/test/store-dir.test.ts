@@ -18,6 +18,11 @@ const jobRow = (id: string): NewJob => ({
   metadata: {},
   uniqueKey: null,
   pinnedHost: null,
+  uniqueScope: 'stored',
+  priority: 0,
+  after: null,
+  concurrency: null,
+  sequence: null,
 });
 
 describe('fs store: opening a directory', function () {

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { FileJobStore } from '../src/index.js';
 import { errnoError, injectFaults, jobFiles, removeDir, tempDir } from './helpers.js';
 import { writeLayout1Store, type Layout1Job } from './layout1.js';
+import { STORE_VERSION } from '../src/store-dir.js';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const id = (n: number) => `01890a5d-ac96-774b-bcce-b302099000${String(n).padStart(2, '0')}`;
@@ -150,7 +151,7 @@ describe('fs store: upgrading a layout 1 store', function () {
 
   it('upgrades on open: every job in every state reads back as it was, with the new fields null', async function () {
     store = await FileJobStore.open({ dir, clock });
-    expect(await markerVersion(dir)).to.equal(3);
+    expect(await markerVersion(dir)).to.equal(STORE_VERSION);
     for (const d of ['runs', 'logs', 'hosts', 'executors']) expect(await readdir(join(dir, d))).to.deep.equal([]);
     await expectAllIntact(store);
     expect(await store.listCorrupt()).to.deep.equal([]);
@@ -207,6 +208,11 @@ describe('fs store: upgrading a layout 1 store', function () {
         metadata: {},
         uniqueKey: 'welcome:ada',
         pinnedHost: null,
+        uniqueScope: 'stored',
+        priority: 0,
+        after: null,
+        concurrency: null,
+        sequence: null,
       },
     ]);
     expect(holder).to.equal(id(5));
@@ -233,7 +239,7 @@ describe('fs store: upgrading a layout 1 store', function () {
     expect(files.filter((f) => layout1Names.has(f))).to.have.length(JOBS.length - 3);
     expect(await markerVersion(dir)).to.equal(1);
     store = await FileJobStore.open({ dir, clock });
-    expect(await markerVersion(dir)).to.equal(3);
+    expect(await markerVersion(dir)).to.equal(STORE_VERSION);
     await expectAllIntact(store);
     expect(await store.listCorrupt()).to.deep.equal([]);
   });
@@ -241,13 +247,13 @@ describe('fs store: upgrading a layout 1 store', function () {
   it('refuses a store of a layout newer than it knows, and changes nothing in it', async function () {
     await writeLayout1Store(dir, []);
     const marker = join(dir, 'oddjob-store.json');
-    await writeFile(marker, JSON.stringify({ format: 'oddjob-fs', version: 4 }) + '\n');
+    await writeFile(marker, JSON.stringify({ format: 'oddjob-fs', version: STORE_VERSION + 1 }) + '\n');
     let err: unknown = null;
     await FileJobStore.open({ dir, clock }).catch((e: unknown) => (err = e));
     expect(err).to.be.instanceOf(StoreSetupError);
     expect((err as Error).message)
       .to.include('newer version')
-      .and.to.include('layout 4');
+      .and.to.include(`layout ${STORE_VERSION + 1}`);
     expect(await readdir(join(dir, 'queues', 'default', 'ready'))).to.include(JOBS[0].name);
   });
 });
@@ -270,7 +276,7 @@ describe('fs store: upgrading a layout 2 store', function () {
     const names = await readdir(join(dir, 'queues', 'default', 'ready'));
     const store = await FileJobStore.open({ dir, clock });
     try {
-      expect(await markerVersion(dir)).to.equal(3);
+      expect(await markerVersion(dir)).to.equal(STORE_VERSION);
       expect(await readdir(join(dir, 'queues', 'default', 'ready'))).to.deep.equal(names);
       expect((await store.getJob(id))!.pinnedHost).to.equal(null);
       const claimed = await store.claimJobs({ queues: ['default'], limit: 5, owner: 'o', leaseMs: 1_000, host: 'x' });
