@@ -33,3 +33,4 @@ export * from './runs.js';
 export * from './run-log.js';
 export * from './attempted.js';
 export * from './flow.js';
+export * from './sequence/index.js';
