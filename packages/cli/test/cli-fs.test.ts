@@ -135,7 +135,7 @@ describe('oddjob CLI on the file store (real binary)', function () {
   it('prints counts per queue and status once with watch --once', async () => {
     const r = await cli('jobs', 'watch', '--once', '--queue', 'list-q');
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.match(/QUEUE\s+NEW\s+PROCESSING\s+RETRY\s+DONE\s+FAILED\s+CANCELLED/);
+    expect(r.stdout).to.match(/QUEUE\s+WAITING\s+NEW\s+PROCESSING\s+RETRY\s+DONE\s+FAILED\s+CANCELLED/);
     expect(r.stdout).to.match(/list-q\s+1\s+0\s+0\s+0\s+0\s+0/);
   });
 
