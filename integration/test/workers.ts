@@ -15,8 +15,12 @@ export class WorkerProcess {
   private err = '';
   private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
-  constructor(readonly config: WorkerConfig) {
-    this.proc = spawn(process.execPath, [WORKER_JS, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(
+    readonly config: WorkerConfig,
+    /** The compiled worker script to run (default: the PostgreSQL RecordingJob worker). */
+    script: string = WORKER_JS,
+  ) {
+    this.proc = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
     this.exited = new Promise((resolve) =>

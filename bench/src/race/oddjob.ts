@@ -13,6 +13,9 @@
  * - ODDJOB_OBSERVE=1 adds metrics (collectMetrics) and run spans (instrumentShell, no SDK).
  * - `deleteDoneJobs: true` (env ODDJOB_KEEP_DONE=1 turns it off): a completed job is deleted in the
  *   completion statement, as graphile-worker always does; pg-boss keeps completed jobs.
+ * - The cost of flow features (not in the default race): ODDJOB_RACE_PRIORITIES=P spreads the
+ *   processing jobs over priorities 0..P-1; ODDJOB_RACE_KEYS=K gives them concurrency keys k0..k(K-1)
+ *   with limit ODDJOB_RACE_KEY_LIMIT (default 1: each key runs its jobs one at a time).
  */
 import 'reflect-metadata';
 import { JobRegistry } from '@oddjob/core';
@@ -48,6 +51,26 @@ class RaceJob {
 /** Jobs held at once (env ODDJOB_MAX_PENDING, default 500). */
 const maxPending = (): number => intFromEnv('ODDJOB_MAX_PENDING', 500, 1);
 
+/** Per-job priority and key options for the flow variants of the race (none by default). */
+function flowOptions(): (i: number) => { priority?: number; concurrencyKey?: string; concurrencyLimit?: number } {
+  const priorities = intFromEnv('ODDJOB_RACE_PRIORITIES', 0, 0);
+  const keys = intFromEnv('ODDJOB_RACE_KEYS', 0, 0);
+  const limit = intFromEnv('ODDJOB_RACE_KEY_LIMIT', 1, 1);
+  return (i) => ({
+    ...(priorities > 1 ? { priority: i % priorities } : {}),
+    ...(keys > 0 ? { concurrencyKey: `k${i % keys}`, concurrencyLimit: limit } : {}),
+  });
+}
+
+function flowNote(): string {
+  const p = intFromEnv('ODDJOB_RACE_PRIORITIES', 0, 0);
+  const k = intFromEnv('ODDJOB_RACE_KEYS', 0, 0);
+  return (
+    (p > 1 ? `${p} priorities, ` : '') +
+    (k > 0 ? `${k} concurrency keys of limit ${intFromEnv('ODDJOB_RACE_KEY_LIMIT', 1, 1)}, ` : '')
+  );
+}
+
 export const raceOddJob: RaceContender = (opts: RaceOptions): Promise<RaceResult> => {
   const s = raceSettings(opts);
   const { connectionString, jobs, workers, enqueueOneJobs } = s;
@@ -74,11 +97,16 @@ export const raceOddJob: RaceContender = (opts: RaceOptions): Promise<RaceResult
       });
 
       // Phase 2: `jobs` jobs through addJobs, BATCH per call (one INSERT ... unnest each).
+      const flow = flowOptions();
       const batchMs = await timed(async () => {
         for (const [from, to] of ranges(jobs, BATCH)) {
           const specs = [];
           for (let i = from; i < to; i++)
-            specs.push({ target: RaceJob, call: (j: RaceJob) => j.run(i, null), options: { queue: QUEUE } });
+            specs.push({
+              target: RaceJob,
+              call: (j: RaceJob) => j.run(i, null),
+              options: { queue: QUEUE, ...flow(i) },
+            });
           await adder.addJobs(specs);
         }
       });
@@ -117,6 +145,7 @@ export const raceOddJob: RaceContender = (opts: RaceOptions): Promise<RaceResult
         processing,
         latencies,
         notes:
+          flowNote() +
           `workers ${workers}, maxPending ${pending}, addJobs batches of ${BATCH}, LISTEN/NOTIFY, ` +
           `${deleteDoneJobs ? 'deleteDoneJobs (done jobs deleted at completion, as graphile-worker does)' : 'done jobs kept'}; ` +
           `migration ${Math.round(migrateMs)} ms (not counted)`,

@@ -181,6 +181,16 @@ export class ImmediateRunner {
   }
 
   private prepare<T>(target: JobClass<T>, call: CallRecorder<T>, options: JobOptions): NewJob {
+    // Refused before the run, not when a failure is stored: a job that runs now has waited for
+    // nothing, and running it beside its key's jobs would break the key's limit.
+    for (const option of ['after', 'concurrencyKey'] as const) {
+      if (options[option] !== undefined) {
+        throw new InvalidOptionError(
+          option,
+          'a job run at once cannot wait for other jobs or a slot of a key; use addJob',
+        );
+      }
+    }
     const withAmbient = this.ambient === undefined ? options : withCapturedAmbient(this.ambient, options);
     return prepareJob({ target, call, options: withAmbient }, this.registry, this.clock);
   }

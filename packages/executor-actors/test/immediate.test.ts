@@ -11,6 +11,7 @@ import {
   withAmbient,
   AmbientContextError,
   deserializeResult,
+  InvalidOptionError,
 } from '@oddjob/core';
 import { ImmediateRunner, JobExecutorShell, JobPersistedError } from '../src/index.js';
 import { CapturingLogger, waitFor } from './helpers.js';
@@ -57,6 +58,21 @@ describe('ImmediateRunner (run now, store only on failure)', () => {
     const { runner, store, Confirmation, mail } = setup(0);
     expect(await runner.executeWithRetries(Confirmation, (j) => j.send('ada@x'))).to.equal('sent to ada@x');
     expect(mail.sent).to.deep.equal(['ada@x']);
+    expect(await store.listJobs()).to.have.length(0);
+  });
+
+  it('refuses, before running, a job that would wait for parents or take a slot of a key', async () => {
+    const { runner, Confirmation, mail, store } = setup(0);
+    for (const options of [{ after: ['01a23b2a-b8e8-74fb-a087-6dd06b0be851'] }, { concurrencyKey: 'k' }]) {
+      let error: unknown;
+      try {
+        await runner.executeWithRetries(Confirmation, (j) => j.send('ada@x'), options);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(InvalidOptionError);
+    }
+    expect(mail.calls).to.equal(0);
     expect(await store.listJobs()).to.have.length(0);
   });
 

@@ -5,7 +5,7 @@ import { checkAttemptedJobs } from '../checks/attempted-checks.js';
 import { JobQueueAdder } from '../adder.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { leaseExpiredError, leaseTakeoverError } from '../errors.js';
+import { leaseTakeoverError } from '../errors.js';
 import { checkLogAppends, checkLogFilter, checkRunFilter } from '../checks/history-checks.js';
 import type { ExecutorEntry, ExecutorInfo, IExecutorRegistry, ListExecutorsOptions } from '../executors.js';
 import type { JobRun, LogFilter, RunFilter, StoredLogLine, WaitOptions } from '../history.js';
@@ -25,13 +25,12 @@ import { FinishWatchers } from './finish-watchers.js';
 import { JobHistory } from './job-history.js';
 import { JobTable } from './job-table.js';
 import { LeaseHeap } from './lease-heap.js';
-import { applyAttempted, applyOutcome } from './outcomes.js';
+import { applyAttempted, applyLeaseExpired, applyOutcome } from './outcomes.js';
 import { ReadyJobs } from './ready-jobs.js';
 import { ScheduleTable } from './schedule-table.js';
 import { copy, type StoredJob } from './stored-job.js';
 import { FlowTable } from './flow-table.js';
-import { outsideParents } from '../checks/flow-checks.js';
-import { UnknownParentError } from '../errors.js';
+import { insertBatch } from './insert-batch.js';
 
 /**
  * An in-memory store for tests and single-process use. Nothing survives the process.
@@ -72,38 +71,8 @@ export class MemoryJobStore
     return new JobQueueAdder(this, { ...options, clock: this.clock });
   }
 
-  // ---- writer ----
-
   async insertJobs(jobs: readonly NewJob[]): Promise<string[]> {
-    const now = this.clock.now();
-    const missing = outsideParents(jobs).filter((id) => this.jobs.get(id) === undefined);
-    if (missing.length > 0) throw new UnknownParentError(missing);
-    // Two passes: every job is stored before any is placed, so a child may name a parent that comes
-    // later in the batch. A job not stored (its unique key is held, or 'skip' found its key busy)
-    // is stood for by the job answered in its place, for its batch's children too.
-    const answered = new Map<string, string>();
-    const placed: StoredJob[] = [];
-    const ids = jobs.map((job) => {
-      const busy = job.concurrency?.alreadyRunning === 'skip' ? this.flow.unfinishedOf(job.concurrency.key) : undefined;
-      const stored = busy?.id ?? this.jobs.insert(job, now);
-      if (typeof stored === 'string') {
-        answered.set(job.id, stored);
-        return stored;
-      }
-      this.flow.track(stored);
-      placed.push(stored);
-      return job.id;
-    });
-    for (const stored of placed) {
-      if (stored.after !== null && answered.size > 0) {
-        stored.after = {
-          rule: stored.after.rule,
-          parents: stored.after.parents.map((p) => ({ job: answered.get(p.job) ?? p.job, when: p.when })),
-        };
-      }
-      this.flow.place(stored, now);
-      if (isFinalStatus(stored.status)) this.flow.ended(stored, now);
-    }
+    const ids = insertBatch(jobs, this.clock.now(), this.jobs, this.flow);
     this.flushWoken();
     return ids;
   }
@@ -111,7 +80,6 @@ export class MemoryJobStore
   async insertAttempted(entries: readonly AttemptedJob[]): Promise<string[]> {
     checkAttemptedJobs(entries);
     const now = this.clock.now();
-    const queues = new Set<string>();
     const ids = entries.map((e) => {
       const { job } = e;
       const stored = this.jobs.insert(job, now);
@@ -125,10 +93,10 @@ export class MemoryJobStore
       applyAttempted(stored, e, this.history, this.ready);
       if (stored.uniqueScope === 'queued') this.jobs.releaseUniqueKey(stored); // attempt 1 was its claim
       if (isFinalStatus(stored.status)) this.flow.ended(stored, now);
-      if (e.outcome.kind === 'retry') queues.add(job.queue);
+      if (e.outcome.kind === 'retry') this.woken.add(job.queue);
       return job.id;
     });
-    this.notify(queues);
+    this.flushWoken();
     return ids;
   }
 
@@ -172,17 +140,15 @@ export class MemoryJobStore
   async recordOutcomes(outcomes: readonly JobOutcome[]): Promise<LeaseCheck[]> {
     checkOutcomes(outcomes);
     const now = this.clock.now();
-    const queues = new Set<string>();
     const results = outcomes.map((outcome): LeaseCheck => {
       const job = this.held(outcome.lease, now);
       if (!job) return 'lease-lost';
       if (outcome.logs !== undefined) this.history.appendLines(job, outcome.logs);
       applyOutcome(job, outcome, now, this.history, this.ready);
-      if (outcome.kind === 'released') queues.add(job.queue);
+      if (outcome.kind === 'released') this.woken.add(job.queue);
       if (isFinalStatus(job.status)) this.flow.ended(job, now);
       return 'ok';
     });
-    this.notify(queues);
     this.flushWoken();
     return results;
   }
@@ -376,21 +342,12 @@ export class MemoryJobStore
     for (let job = this.leases.takeExpired(nowMs); job; job = this.leases.takeExpired(nowMs)) {
       const owner = job.lease!.owner; // takeExpired returns only jobs still under their lease
       if (job.attempts >= job.retry.maxAttempts) {
-        this.history.endRun(job, 'lease-lost', leaseExpiredError(owner), now);
-        job.status = 'failed';
-        job.lastError = leaseExpiredError(owner);
-        job.lease = null;
-        job.finishedAt = now;
-        job.updatedAt = now;
+        applyLeaseExpired(job, owner, now, this.history);
         this.flow.ended(job, now);
       } else {
         this.ready.add(job);
       }
     }
-  }
-
-  private notify(queues: ReadonlySet<string>): void {
-    if (queues.size > 0) this.listeners.notify(queues);
   }
 
   private flushWoken(): void {

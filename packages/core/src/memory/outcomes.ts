@@ -3,6 +3,7 @@
 // the per-outcome state changes read in one place, apart from the lease checks, batching and
 // listener wake-ups the store wraps around them.
 import type { AttemptedJob } from '../attempted.js';
+import { leaseExpiredError } from '../errors.js';
 import type { JobOutcome } from '../manager.js';
 import type { JobHistory } from './job-history.js';
 import type { ReadyJobs } from './ready-jobs.js';
@@ -45,6 +46,16 @@ export function applyOutcome(
       ready.add(job);
       break;
   }
+}
+
+/** Fails a job whose executor died on its last allowed attempt (its lease expired). */
+export function applyLeaseExpired(job: StoredJob, owner: string, now: Date, history: JobHistory): void {
+  history.endRun(job, 'lease-lost', leaseExpiredError(owner), now);
+  job.status = 'failed';
+  job.lastError = leaseExpiredError(owner);
+  job.lease = null;
+  job.finishedAt = now;
+  job.updatedAt = now;
 }
 
 /** Puts a job just stored for an attempted entry in the state its attempt 1 left it in. */
