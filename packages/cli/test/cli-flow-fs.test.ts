@@ -2,9 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { onSuccess, ScheduleManager, SequenceRegistry, startSequence } from '@oddjob/core';
+import { JobRegistry, onSuccess, ScheduleManager, SequenceRegistry, startSequence } from '@oddjob/core';
 import { FileJobStore } from '@oddjob/storage-fs';
 import { runCli } from './run-cli.js';
+
+/** The worker fixture's target as this process registers it: a schedule is checked against a registry. */
+class Fixture {
+  echo(text: string): string {
+    return text;
+  }
+}
+const registry = new JobRegistry().register('cli-fixture', Fixture);
 
 const call = (n: number) => ({ target: 'cli-fixture', method: 'echo', args: [`step ${n}`] });
 
@@ -82,7 +90,7 @@ describe('oddjob CLI: jobs that wait and sequence runs on the file store (real b
 
   it("shows and sets a schedule's priority and already-running policy", async () => {
     await withStore((store) =>
-      new ScheduleManager({ store, writer: store }).create('nightly', call(0), { cron: '0 3 * * *' }),
+      new ScheduleManager({ store, writer: store, registry }).create('nightly', call(0), { cron: '0 3 * * *' }),
     );
     const set = await cli('schedules', 'set', 'nightly', '--priority', '4', '--already-running', 'skip');
     expect(set.code, set.stderr).to.equal(0);
