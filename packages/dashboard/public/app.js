@@ -432,8 +432,10 @@
     page++;
     stopTimers();
     const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+    // One job's page belongs to Jobs, one run's to Sequences.
+    const section = { job: 'jobs', sequence: 'sequences' }[path.split('/')[0]] || path.split('/')[0];
     for (const a of document.querySelectorAll('header nav a'))
-      a.classList.toggle('active', a.getAttribute('href') === `#/${path.split('/')[0]}`);
+      a.classList.toggle('active', a.getAttribute('href') === `#/${section}`);
     try {
       if (tenants === null) tenants = (await api('api/tenants')).tenants;
     } catch {

@@ -71,7 +71,8 @@ window.oddjobSequencePages = function (ui) {
       put(
         document.getElementById('run'),
         `<p><a href="#/sequences?name=${encodeURIComponent(r.name)}" id="run-name">${esc(r.name)}</a> <span id="run-status">${status(r.status)}</span>
-        started ${time(r.createdAt)}${r.finishedAt ? `, finished ${time(r.finishedAt)}` : ''}</p>
+        started ${time(r.createdAt)}${r.finishedAt ? `, finished ${time(r.finishedAt)}` : ''}
+        — <a id="run-jobs" href="#/jobs?sequenceRun=${encodeURIComponent(r.run)}">its jobs in the job list</a></p>
         ${r.status === 'running' ? `<p><button id="cancel-run" ${ro ? 'disabled title="read-only"' : ''}>Cancel run</button></p>` : ''}
         <table id="steps"><tr><th>step</th><th>status</th><th>job</th><th>call</th><th>after</th><th>attempts</th><th>finished</th><th>error</th></tr>${r.steps
           .map(

@@ -86,6 +86,7 @@ for (const s of stores.filter((x) => x.name === 'memory')) {
     });
 
     it('lists sequence runs, shows a run with its steps and their parents, links steps to jobs, and cancels the run', async () => {
+      await f.adder.addJob(ok(9)); // not a step: the run's job list must leave it out
       const run = await startSequence(f.adder, sequences, 'nightly-etl');
       const page = await b.browser.newPage();
       try {
@@ -120,6 +121,10 @@ for (const s of stores.filter((x) => x.name === 'memory')) {
         expect(await page.locator('#sequence').textContent()).to.equal('nightly-etl step load');
         expect(await page.locator('#parents tr[data-parent] a').textContent()).to.be.a('string');
         await page.locator('#sequence a').click();
+        await page.locator('#run-jobs').click();
+        await page.locator('tr[data-job]').nth(2).waitFor();
+        expect(await page.locator('tr[data-job]').count()).to.equal(3);
+        await page.goBack();
         await page.locator('#cancel-run').click();
         await page.click('#confirm-yes');
         await page.locator('#run-status [data-status=cancelled]').waitFor();
