@@ -207,7 +207,13 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
             filter: {
               type: 'object',
               additionalProperties: false,
-              properties: { status: { type: 'string' }, queue: { type: 'string' }, target: { type: 'string' } },
+              properties: {
+                status: { type: 'string' },
+                queue: { type: 'string' },
+                target: { type: 'string' },
+                sequence: { type: 'string' },
+                sequenceRun: { type: 'string' },
+              },
             },
             max: { type: 'integer', minimum: 1, maximum: BULK_MAX, default: 1000 },
           },
@@ -224,7 +230,7 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
       req: FastifyRequest<{
         Body: {
           action: 'cancel' | 'retry';
-          filter: { status?: string; queue?: string; target?: string };
+          filter: { status?: string; queue?: string; target?: string; sequence?: string; sequenceRun?: string };
           max?: number;
         };
       }>,

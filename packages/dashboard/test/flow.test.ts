@@ -145,6 +145,20 @@ for (const s of stores.filter((x) => FLOW_STORES.has(x.name))) {
       const again = await app.inject({ method: 'POST', url: `/api/sequences/${first}/cancel`, headers: h });
       expect(again.statusCode).to.equal(409);
       expect((await get<RunView>(`/api/sequences/${second}`)).status).to.equal('running');
+      // The bulk action takes the run as a filter too: the other runs are left as they were.
+      const bulk = await app.inject({
+        method: 'POST',
+        url: '/api/jobs/bulk',
+        headers: h,
+        payload: { action: 'cancel', filter: { sequenceRun: second } },
+      });
+      // In id order the first step goes first, and its cancel decides its waiting children (the
+      // store cancels them as skipped), so they are already final when the bulk reaches them.
+      expect(bulk.json()).to.deep.equal({ matched: 3, changed: 1, more: false });
+      const bulked = await get<RunView>(`/api/sequences/${second}`);
+      expect(bulked.status).to.equal('cancelled');
+      expect(bulked.steps.map((x) => x.status)).to.deep.equal(['cancelled', 'skipped', 'skipped']);
+      expect((await get<RunView>(`/api/sequences/${other}`)).status).to.equal('running');
       const unknown = '00000000-0000-7000-8000-000000000000';
       await get(`/api/sequences/${unknown}`, 404);
       const none = await app.inject({ method: 'POST', url: `/api/sequences/${unknown}/cancel`, headers: h });

@@ -41,7 +41,10 @@ function showLog(lines: readonly StoredLogLine[], limit: number): string {
   return `log:\n${lines.map((l) => `  ${iso(l.at)} #${l.attempt} ${l.level.padEnd(5)} ${l.message}`).join('\n')}\n${more}`;
 }
 
-/** What a job waits for, and its parents, key and sequence step: the lines only such a job has. */
+/**
+ * What a job waits for, and its parents, key and sequence step: the lines only such a job has.
+ * `!= null`, not `!== null`: a store written before jobs that wait leaves these fields out.
+ */
 function flowLines(job: JobRecord): string[][] {
   const lines: string[][] = [];
   if (job.waitingFor != null)
