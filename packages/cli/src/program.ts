@@ -6,6 +6,7 @@ import {
   executorsCommand,
   migrateCommand,
   schedulesCommand,
+  sequencesCommand,
   workerCommand,
 } from './commands/index.js';
 import { CliError } from './errors.js';
@@ -13,7 +14,7 @@ import { CliError } from './errors.js';
 /** The whole command tree; `--help` works on every level (commander writes it from these definitions). */
 export function buildProgram(): Command {
   const program = new Command('oddjob')
-    .description('operate OddJob stores: jobs, schedules, migrations, the dashboard, workers')
+    .description('operate OddJob stores: jobs, schedules, sequence runs, migrations, the dashboard, workers')
     .option(
       '--store <store>',
       'a file-store directory, postgres://... or mssql://... (env ODDJOB_STORE); repeat as --store NAME=STORE for tenants',
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     jobsCommand(),
     enqueueCommand(),
     schedulesCommand(),
+    sequencesCommand(),
     executorsCommand(),
     migrateCommand(),
     dashboardCommand(),

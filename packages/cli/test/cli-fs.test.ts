@@ -135,8 +135,8 @@ describe('oddjob CLI on the file store (real binary)', function () {
   it('prints counts per queue and status once with watch --once', async () => {
     const r = await cli('jobs', 'watch', '--once', '--queue', 'list-q');
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.match(/QUEUE\s+NEW\s+PROCESSING\s+RETRY\s+DONE\s+FAILED\s+CANCELLED/);
-    expect(r.stdout).to.match(/list-q\s+1\s+0\s+0\s+0\s+0\s+0/);
+    expect(r.stdout).to.match(/QUEUE\s+WAITING\s+NEW\s+PROCESSING\s+RETRY\s+DONE\s+FAILED\s+CANCELLED/);
+    expect(r.stdout).to.match(/list-q\s+0\s+1\s+0\s+0\s+0\s+0\s+0/);
   });
 
   it('runs jobs with worker from a user module and stops on SIGINT', async () => {
@@ -211,7 +211,7 @@ describe('oddjob CLI on the file store (real binary)', function () {
     expect(option.code).to.equal(1);
     expect(option.stderr.split('\n')[0]).to.equal("oddjob: error: unknown option '--bogus'");
     const status = await cli('jobs', 'list', '--status', 'sleeping');
-    expect(status.stderr).to.match(/^oddjob: error: --status "sleeping": must be one of new, processing/);
+    expect(status.stderr).to.match(/^oddjob: error: --status "sleeping": must be one of waiting, new, processing/);
     const print = await cli('migrate', '--print');
     expect(print.code).to.equal(2);
   });
@@ -234,6 +234,11 @@ describe('oddjob CLI on the file store (real binary)', function () {
       ['schedules', 'resume'],
       ['schedules', 'trigger'],
       ['schedules', 'delete'],
+      ['schedules', 'set'],
+      ['sequences'],
+      ['sequences', 'list'],
+      ['sequences', 'show'],
+      ['sequences', 'cancel'],
       ['executors'],
       ['migrate'],
       ['dashboard'],

@@ -82,7 +82,7 @@ describe('oddjob CLI on PostgreSQL (real binary)', function () {
       await store.close();
     }
     const list = await cli('schedules', 'list');
-    expect(list.stdout).to.match(/nightly\s+0 3 \* \* \*\s+UTC\s+cli-fixture\.echo\s+pg-q\s+active/);
+    expect(list.stdout).to.match(/nightly\s+0 3 \* \* \*\s+UTC\s+cli-fixture\.echo\s+pg-q\s+0\s+active/);
     expect((await cli('schedules', 'pause', 'nightly')).stdout).to.equal('nightly: paused\n');
     expect(JSON.parse((await cli('schedules', 'show', 'nightly', '--json')).stdout)).to.include({ paused: true });
     expect((await cli('schedules', 'resume', 'nightly')).stdout).to.match(

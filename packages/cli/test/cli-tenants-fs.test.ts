@@ -60,10 +60,10 @@ describe('oddjob CLI with two file stores as tenants (real binary)', function ()
       ['b', ids.b1],
     ]);
     const counts = await cli('jobs', 'watch', '--once');
-    expect(counts.stdout).to.match(/TENANT\s+QUEUE\s+NEW/);
+    expect(counts.stdout).to.match(/TENANT\s+QUEUE\s+WAITING\s+NEW/);
     expect(counts.stdout)
-      .to.match(/\na\s+tq\s+2\s/)
-      .and.match(/\nb\s+tq\s+1\s/);
+      .to.match(/\na\s+tq\s+0\s+2\s/)
+      .and.match(/\nb\s+tq\s+0\s+1\s/);
     const executors = await cli('executors', '--json');
     expect(JSON.parse(executors.stdout)).to.deep.equal([]);
   });

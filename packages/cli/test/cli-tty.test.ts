@@ -61,7 +61,7 @@ describe('oddjob CLI on a terminal (pseudo-terminal through script)', function (
 
   it('asks before a change by filter: "n" changes nothing, "y" applies it', async () => {
     const no = await onTerminal(['--store', dir, 'jobs', 'cancel', '--queue', 'tty-q'], 'n\r');
-    expect(no.output).to.contain('cancel 2 jobs (status new,retry, queue tty-q)? [y/N]');
+    expect(no.output).to.contain('cancel 2 jobs (status waiting,new,retry, queue tty-q)? [y/N]');
     expect(no.output).to.contain('oddjob: error: cancelled, nothing changed');
     expect(no.code).to.equal(1);
     const yes = await onTerminal(['--store', dir, 'jobs', 'cancel', '--queue', 'tty-q'], 'y\r');
@@ -78,7 +78,7 @@ describe('oddjob CLI on a terminal (pseudo-terminal through script)', function (
       (o) => framesOf(o) >= 3,
     );
     expect(framesOf(w.output)).to.be.at.least(3);
-    expect(w.output).to.match(/tty-q\s+0\s+0\s+0\s+0\s+0\s+2/);
+    expect(w.output).to.match(/tty-q\s+0\s+0\s+0\s+0\s+0\s+0\s+2/);
     expect(w.code).to.equal(0);
   });
 });

@@ -54,6 +54,9 @@
           ? `${(ms / 1000).toFixed(1)} s`
           : `${Math.round(ms / 60000)} min`;
   const errorText = (e) => (e ? `${e.name}: ${e.message}` : '');
+  // Every job status, in the order a job goes through them (core's JOB_STATUSES).
+  const STATUSES = ['waiting', 'new', 'processing', 'retry', 'done', 'failed', 'cancelled'];
+  const FINAL = ['done', 'failed', 'cancelled'];
   /** Sets innerHTML only when it changed, so polling keeps open <details>, selections and scroll. */
   function put(el, html) {
     if (el === null || drawn.get(el) === html) return;
@@ -127,7 +130,7 @@
         total[c.status] = (total[c.status] || 0) + c.count;
         (queues[c.queue] = queues[c.queue] || {})[c.status] = c.count;
       }
-      const ST = ['new', 'processing', 'retry', 'done', 'failed', 'cancelled'];
+      const ST = STATUSES;
       document.getElementById('cards').innerHTML = ST.map(
         (s) => `<a class="card" href="#/jobs?status=${s}" data-count="${s}">${status(s)}<b>${total[s] || 0}</b></a>`,
       ).join('');
@@ -162,7 +165,7 @@
     const q = new URLSearchParams(params);
     const cursors = (q.get('back') || '').split('~').filter(Boolean);
     main.innerHTML = `<h2>Jobs</h2><form class="filters" id="filters">
-      <select name="status"><option value="">any status</option>${['new', 'processing', 'retry', 'done', 'failed', 'cancelled'].map((s) => `<option ${q.get('status') === s ? 'selected' : ''}>${s}</option>`).join('')}</select>
+      <select name="status"><option value="">any status</option>${STATUSES.map((s) => `<option ${q.get('status') === s ? 'selected' : ''}>${s}</option>`).join('')}</select>
       <input name="queue" placeholder="queue" value="${esc(q.get('queue'))}"><input name="target" placeholder="target" value="${esc(q.get('target'))}">
       <input name="text" placeholder="text" value="${esc(q.get('text'))}"><button type="submit">Filter</button>
       <button type="button" id="bulk-retry">Retry all matching</button><button type="button" id="bulk-cancel">Cancel all matching</button><button type="button" id="purge">Purge final…</button></form>
@@ -217,16 +220,46 @@
     };
     poll(async () => {
       const p = new URLSearchParams();
-      for (const k of ['status', 'queue', 'target', 'text', 'cursor']) if (q.get(k)) p.set(k, q.get(k));
+      for (const k of ['status', 'queue', 'target', 'sequence', 'sequenceRun', 'text', 'cursor'])
+        if (q.get(k)) p.set(k, q.get(k));
       const page = await api(`api/jobs?${p}`);
       document.getElementById('list').innerHTML =
         page.jobs.length === 0
           ? '<p class="muted">No jobs.</p>'
-          : `<table><tr><th>id</th><th>status</th><th>queue</th><th>target.method</th><th>attempts</th><th>progress</th><th>last error</th><th>created</th></tr>${page.jobs.map((j) => `<tr data-job="${esc(j.id)}"><td><a href="#/job/${esc(j.id)}">${esc(j.id)}</a></td><td>${status(j.status)}</td><td>${esc(j.queue)}</td><td>${esc(j.target)}.${esc(j.method)}</td><td>${j.attempts}</td><td>${progress(j.progress)}</td><td class="error">${j.lastError ? esc(`${j.lastError.name}: ${j.lastError.message}`) : ''}</td><td>${time(j.createdAt)}</td></tr>`).join('')}</table>`;
+          : `<table><tr><th>id</th><th>status</th><th>queue</th><th>target.method</th><th>attempts</th><th>progress</th><th>last error</th><th>created</th></tr>${page.jobs.map((j) => `<tr data-job="${esc(j.id)}"><td><a href="#/job/${esc(j.id)}">${esc(j.id)}</a></td><td>${status(j.status)}${j.waitingFor ? ` <span class="muted">for ${esc(j.waitingFor)}</span>` : ''}</td><td>${esc(j.queue)}</td><td>${esc(j.target)}.${esc(j.method)}</td><td>${j.attempts}</td><td>${progress(j.progress)}</td><td class="error">${j.lastError ? esc(`${j.lastError.name}: ${j.lastError.message}`) : ''}</td><td>${time(j.createdAt)}</td></tr>`).join('')}</table>`;
       const next = document.getElementById('next');
       next.disabled = !page.next;
       next.onclick = () => go(page.next, cursors.concat([q.get('cursor') || '-']));
     });
+  }
+
+  /** The job's concurrency key and sequence step, as rows of its detail table (none when it has neither). */
+  function flowRows(j) {
+    const c = j.concurrency;
+    const q = j.sequence;
+    return (
+      (c
+        ? `<tr><th>concurrency</th><td id="concurrency">key <code>${esc(c.key)}</code>, at most ${esc(c.limit)} at once, already running: ${esc(c.alreadyRunning)}</td></tr>`
+        : '') +
+      (q
+        ? `<tr><th>sequence</th><td id="sequence"><a href="#/sequence/${encodeURIComponent(q.run)}">${esc(q.name)}</a> step <b>${esc(q.step)}</b></td></tr>`
+        : '')
+    );
+  }
+
+  /** The parents a job waits (or waited) for, each linked to its page, with what it waits for it to end as. */
+  function parentsTable(after) {
+    if (!after) return '';
+    const rule =
+      after.rule === 'mixed'
+        ? 'runs when some parents ended done and some did not'
+        : 'runs when each parent ended as listed';
+    return `<h3>Parents</h3><p class="muted">${rule}</p><table id="parents"><tr><th>job</th><th>when</th></tr>${after.parents
+      .map(
+        (p) =>
+          `<tr data-parent="${esc(p.job)}"><td><a href="#/job/${encodeURIComponent(p.job)}">${esc(p.job)}</a></td><td class="when">${esc(p.when)}</td></tr>`,
+      )
+      .join('')}</table>`;
   }
 
   async function job(id) {
@@ -276,7 +309,7 @@
       const j = await api(path);
       if (mine !== page) return;
       const ro = features.user && features.user.readOnly;
-      const final = ['done', 'failed', 'cancelled'].includes(j.status);
+      const final = FINAL.includes(j.status);
       const prog =
         j.progress !== null || j.progressMessage
           ? `progress ${progress(j.progress)}${j.progressMessage ? ` — <span id="progress-message">${esc(j.progressMessage)}</span>` : ''}`
@@ -284,7 +317,7 @@
       put(
         document.getElementById('job'),
         `
-        <p>${status(j.status)} <span id="progress">${prog}</span></p>
+        <p>${status(j.status)}${j.waitingFor ? ` <span id="waiting-for">${j.waitingFor === 'slot' ? `for a slot of ${esc(j.concurrency ? j.concurrency.key : 'its key')}` : 'for its parents'}</span>` : ''} <span id="progress">${prog}</span></p>
         <p>${final ? `<button id="retry" ${ro ? 'disabled title="read-only"' : ''}>Retry</button>` : `<button id="cancel" ${ro ? 'disabled title="read-only"' : ''}>Cancel</button>`}</p>
         ${j.lastError ? `<h3>Last error</h3>` + `<p class="error" id="error">${esc(j.lastError.name)}: ${esc(j.lastError.message)}</p><pre id="stack">${esc(j.lastError.stack || '(no stack)')}</pre>` : ''}
         <table>
@@ -294,9 +327,12 @@
           <tr><th>started</th><td>${time(j.startedAt)}</td></tr><tr><th>finished</th><td>${time(j.finishedAt)}</td></tr>
           <tr><th>executor</th><td>${esc(j.executorId)}${j.host ? ` on ${esc(j.host)}` : ''}</td></tr>
           ${j.pinnedHost ? `<tr><th>pinned to</th><td id="pinned-host">${esc(j.pinnedHost)}</td></tr>` : ''}
-          <tr><th>lease</th><td>${j.lease ? `${esc(j.lease.owner)} until ${time(j.lease.expiresAt)}` : ''}</td></tr><tr><th>unique key</th><td>${esc(j.uniqueKey)}</td></tr>
+          <tr><th>lease</th><td>${j.lease ? `${esc(j.lease.owner)} until ${time(j.lease.expiresAt)}` : ''}</td></tr><tr><th>unique key</th><td>${esc(j.uniqueKey)}${j.uniqueKey ? ` <span class="muted" id="unique-scope">held while ${esc(j.uniqueScope)}</span>` : ''}</td></tr>
+          <tr><th>priority</th><td id="priority">${esc(j.priority)}</td></tr>
+          ${flowRows(j)}
           <tr><th>retry policy</th><td><code>${esc(JSON.stringify(j.retry))}</code></td></tr>
         </table>
+        ${parentsTable(j.after)}
         <h3>Arguments</h3>${j.argsError ? `<p class="error">${esc(j.argsError)}</p>` : `<pre id="args">${esc(JSON.stringify(j.args, null, 2))}</pre>`}
         <h3>Metadata</h3><pre>${esc(JSON.stringify(j.metadata, null, 2))}</pre>`,
       );
@@ -396,8 +432,10 @@
     page++;
     stopTimers();
     const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+    // One job's page belongs to Jobs, one run's to Sequences.
+    const section = { job: 'jobs', sequence: 'sequences' }[path.split('/')[0]] || path.split('/')[0];
     for (const a of document.querySelectorAll('header nav a'))
-      a.classList.toggle('active', a.getAttribute('href') === `#/${path.split('/')[0]}`);
+      a.classList.toggle('active', a.getAttribute('href') === `#/${section}`);
     try {
       if (tenants === null) tenants = (await api('api/tenants')).tenants;
     } catch {
@@ -418,7 +456,8 @@
     if (parts[0] === 'job') return job(decodeURIComponent(parts[1]));
     if (parts[0] === 'schedules') return schedules();
     if (parts[0] === 'executors') return features.executors ? executors() : unavailable('Executors', 'api/executors');
-    if (parts[0] === 'sequences') return unavailable('Sequences', 'api/sequences');
+    if (parts[0] === 'sequences') return sequencePages().list(query || '');
+    if (parts[0] === 'sequence') return sequencePages().run(decodeURIComponent(parts[1]));
     return overview();
   }
 
@@ -444,13 +483,36 @@
       .join('');
     select.onchange = () => {
       // A job id belongs to one store: switching from a job's page goes to the other store's jobs.
-      const hash = location.hash.startsWith('#/job/') ? '#/jobs' : location.hash;
+      // So does a sequence run's.
+      const hash = location.hash.startsWith('#/job/')
+        ? '#/jobs'
+        : location.hash.startsWith('#/sequence/')
+          ? '#/sequences'
+          : location.hash;
       location.assign(`?tenant=${encodeURIComponent(select.value)}${hash}`);
     };
     if (tenants.includes(tenant)) return true;
     main.innerHTML = `<h2>Unknown tenant</h2><div class="panel" id="unavailable">tenant "${esc(tenant)}" is not served here (tenants: ${tenants.map(esc).join(', ')})</div>`;
     return false;
   }
+
+  // The sequence pages live in sequences.js (loaded first); they get the helpers they share with these.
+  let seq = null;
+  const sequencePages = () =>
+    (seq =
+      seq ||
+      window.oddjobSequencePages({
+        api,
+        esc,
+        status,
+        time,
+        put,
+        poll,
+        act,
+        route,
+        features: () => features,
+        page: () => page,
+      }));
 
   window.addEventListener('hashchange', route);
   route();

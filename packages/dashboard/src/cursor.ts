@@ -15,7 +15,7 @@ export interface Cursor {
   afterId: string;
 }
 
-export type BaseFilter = Pick<JobFilter, 'status' | 'queue' | 'target'>;
+export type BaseFilter = Pick<JobFilter, 'status' | 'queue' | 'target' | 'sequence' | 'sequenceRun'>;
 
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.afterId])).toString('base64url');

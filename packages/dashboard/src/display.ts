@@ -87,6 +87,10 @@ export function jobSummary(r: JobRecord) {
     createdAt: iso(r.createdAt),
     updatedAt: iso(r.updatedAt),
     finishedAt: iso(r.finishedAt),
+    // `??`: a store built against a core before jobs that wait returns records without these.
+    priority: r.priority ?? 0,
+    waitingFor: r.waitingFor ?? null,
+    sequence: r.sequence ?? null,
   };
 }
 
@@ -99,6 +103,9 @@ export function jobDetail(r: JobRecord) {
     retry: r.retry,
     metadata: r.metadata,
     uniqueKey: r.uniqueKey,
+    uniqueScope: r.uniqueScope ?? 'stored',
+    after: r.after ?? null,
+    concurrency: r.concurrency ?? null,
     // `?? null`: a store written before host affinity returns records without it.
     pinnedHost: r.pinnedHost ?? null,
     lease: r.lease === null ? null : { owner: r.lease.owner, expiresAt: iso(r.lease.expiresAt) },
@@ -168,6 +175,8 @@ export function scheduleView(s: ScheduleRecord, upcoming: Date[] | null) {
     metadata: s.metadata,
     misfire: s.misfire,
     paused: s.paused,
+    priority: s.priority ?? 0,
+    concurrency: s.concurrency ?? null,
     nextFireAt: iso(s.nextFireAt),
     lastFireAt: iso(s.lastFireAt),
     upcoming: upcoming === null ? [] : upcoming.map((d) => d.toISOString()),

@@ -1,7 +1,7 @@
 // The job filter the list and bulk routes share: the query's status, queue and target turned into a
 // store filter, and the text match the list applies itself. Apart from the route files because both
 // the read routes (routes-jobs.ts) and the bulk action (routes-job-actions.ts) parse it the same way.
-import { isJobStatus, type JobStatus } from '@oddjob/core';
+import { isJobStatus, JOB_STATUSES, type JobStatus } from '@oddjob/core';
 import type { BaseFilter } from './cursor.js';
 import { DashboardHttpError } from './errors.js';
 
@@ -9,6 +9,8 @@ export interface FilterQuery {
   status?: string;
   queue?: string;
   target?: string;
+  sequence?: string;
+  sequenceRun?: string;
   text?: string;
   limit?: number;
   cursor?: string;
@@ -18,17 +20,24 @@ export function parseStatuses(text: string | undefined): JobStatus[] | undefined
   if (text === undefined || text === '') return undefined;
   const list = text.split(',').map((s) => s.trim());
   for (const s of list)
-    if (!isJobStatus(s))
-      throw new DashboardHttpError(400, `status "${s}" is not one of new, processing, retry, done, failed, cancelled`);
+    if (!isJobStatus(s)) throw new DashboardHttpError(400, `status "${s}" is not one of ${JOB_STATUSES.join(', ')}`);
   return list as JobStatus[];
 }
 
-export function baseFilter(q: { status?: string; queue?: string; target?: string }): BaseFilter {
+export function baseFilter(q: {
+  status?: string;
+  queue?: string;
+  target?: string;
+  sequence?: string;
+  sequenceRun?: string;
+}): BaseFilter {
   const status = parseStatuses(q.status);
   return {
     ...(status === undefined ? {} : { status: status.length === 1 ? status[0] : status }),
     ...(q.queue ? { queue: q.queue } : {}),
     ...(q.target ? { target: q.target } : {}),
+    ...(q.sequence ? { sequence: q.sequence } : {}),
+    ...(q.sequenceRun ? { sequenceRun: q.sequenceRun } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import { registerJobActionRoutes } from './routes-job-actions.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerMiscRoutes, registerServerRoutes } from './routes-misc.js';
 import { registerScheduleRoutes } from './routes-schedules.js';
+import { registerSequenceRoutes } from './routes-sequences.js';
 import { registerStatic } from './static.js';
 import { scopes, Tenants } from './tenants.js';
 
@@ -88,6 +89,7 @@ export async function dashboardPlugin(
     registerJobRoutes(app, scope);
     registerJobActionRoutes(app, scope, registry);
     registerScheduleRoutes(app, scope);
+    registerSequenceRoutes(app, scope);
     registerMiscRoutes(app, scope, options, tenants);
   }
   registerServerRoutes(app, options, tenants);

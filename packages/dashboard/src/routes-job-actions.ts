@@ -2,7 +2,7 @@
 // written to the audit log. Apart from routes-jobs.ts (the read routes) because these are the
 // routes a read-only dashboard refuses and the ones that check the registry before storing.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { JobCall, JobOptions, JobRegistry } from '@oddjob/core';
+import type { DependencyWhen, JobCall, JobOptions, JobRegistry } from '@oddjob/core';
 import { readAfter, type Cursor } from './cursor.js';
 import { DashboardHttpError, notAvailable } from './errors.js';
 import { baseFilter } from './job-filter.js';
@@ -34,7 +34,31 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
             runAt: { type: 'string', format: 'date-time' },
             delayMs: { type: 'integer', minimum: 0 },
             uniqueKey: { type: 'string' },
+            uniqueScope: { type: 'string', enum: ['queued', 'unfinished', 'stored'] },
             metadata: { type: 'object', additionalProperties: true },
+            priority: { type: 'integer', minimum: -32768, maximum: 32767 },
+            after: {
+              type: 'array',
+              description: 'parent job ids, or { job, when } (when: succeeded, failed or finished)',
+              items: {
+                anyOf: [
+                  { type: 'string', minLength: 1 },
+                  {
+                    type: 'object',
+                    required: ['job'],
+                    additionalProperties: false,
+                    properties: {
+                      job: { type: 'string', minLength: 1 },
+                      when: { type: 'string', enum: ['succeeded', 'failed', 'finished'] },
+                    },
+                  },
+                ],
+              },
+            },
+            afterRule: { type: 'string', enum: ['each', 'mixed'] },
+            concurrencyKey: { type: 'string', minLength: 1 },
+            concurrencyLimit: { type: 'integer', minimum: 1 },
+            alreadyRunning: { type: 'string', enum: ['skip', 'queue', 'allow'] },
           },
         },
         response: {
@@ -46,13 +70,18 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
     },
     async (
       req: FastifyRequest<{
-        Body: JobCall & {
-          queue?: string;
-          runAt?: string;
-          delayMs?: number;
-          uniqueKey?: string;
-          metadata?: Record<string, unknown>;
-        };
+        Body: JobCall &
+          Pick<
+            JobOptions,
+            'uniqueScope' | 'priority' | 'afterRule' | 'concurrencyKey' | 'concurrencyLimit' | 'alreadyRunning'
+          > & {
+            queue?: string;
+            runAt?: string;
+            delayMs?: number;
+            uniqueKey?: string;
+            metadata?: Record<string, unknown>;
+            after?: (string | { job: string; when?: DependencyWhen })[];
+          };
       }>,
       reply,
     ) => {
@@ -72,6 +101,14 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
         ...(b.delayMs !== undefined ? { delayMs: b.delayMs } : {}),
         ...(b.uniqueKey !== undefined ? { uniqueKey: b.uniqueKey } : {}),
         ...(b.metadata !== undefined ? { metadata: b.metadata } : {}),
+        // The rest is checked by the adder (a parent that is not stored, a limit without a key...).
+        ...(b.uniqueScope !== undefined ? { uniqueScope: b.uniqueScope } : {}),
+        ...(b.priority !== undefined ? { priority: b.priority } : {}),
+        ...(b.after !== undefined ? { after: b.after } : {}),
+        ...(b.afterRule !== undefined ? { afterRule: b.afterRule } : {}),
+        ...(b.concurrencyKey !== undefined ? { concurrencyKey: b.concurrencyKey } : {}),
+        ...(b.concurrencyLimit !== undefined ? { concurrencyLimit: b.concurrencyLimit } : {}),
+        ...(b.alreadyRunning !== undefined ? { alreadyRunning: b.alreadyRunning } : {}),
       };
       const id = await t.adder.addJob({ target: b.target, method: b.method, args: b.args }, options);
       logAction(req, t, 'enqueue', { id, target: b.target, method: b.method, queue: b.queue ?? 'default' });
@@ -84,7 +121,7 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
     {
       schema: {
         tags: ['jobs'],
-        summary: 'Cancel a job that is not final',
+        summary: 'Cancel a job that is not final (waiting, new, retry or processing)',
         params: scope.params(S.idParam),
         response: { 200: S.okBody, 409: S.errorBody },
       },
@@ -170,7 +207,13 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
             filter: {
               type: 'object',
               additionalProperties: false,
-              properties: { status: { type: 'string' }, queue: { type: 'string' }, target: { type: 'string' } },
+              properties: {
+                status: { type: 'string' },
+                queue: { type: 'string' },
+                target: { type: 'string' },
+                sequence: { type: 'string' },
+                sequenceRun: { type: 'string' },
+              },
             },
             max: { type: 'integer', minimum: 1, maximum: BULK_MAX, default: 1000 },
           },
@@ -187,7 +230,7 @@ export function registerJobActionRoutes(app: FastifyInstance, scope: Scope, regi
       req: FastifyRequest<{
         Body: {
           action: 'cancel' | 'retry';
-          filter: { status?: string; queue?: string; target?: string };
+          filter: { status?: string; queue?: string; target?: string; sequence?: string; sequenceRun?: string };
           max?: number;
         };
       }>,

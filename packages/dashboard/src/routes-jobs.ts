@@ -88,7 +88,7 @@ export function registerJobRoutes(app: FastifyInstance, scope: Scope): void {
         summary:
           'One job: arguments and result decoded for display, progress and its message, and its runs (oldest first)',
         params: scope.params(S.idParam),
-        response: { 200: S.anyObject, 404: S.errorBody },
+        response: { 200: S.jobDetail, 404: S.errorBody },
       },
     },
     async (req: ById) => {

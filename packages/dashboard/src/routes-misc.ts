@@ -101,7 +101,7 @@ export function registerMiscRoutes(app: FastifyInstance, scope: Scope, o: Dashbo
         logs: t.caps.history,
         results: t.caps.history,
         executors: t.caps.executors !== null,
-        sequences: false,
+        sequences: true,
         metrics: o.metrics !== undefined,
         user: req.dashboardUser ?? null,
         tenant: t.name,
@@ -133,22 +133,6 @@ export function registerMiscRoutes(app: FastifyInstance, scope: Scope, o: Dashbo
       const list = await caps.executors.listExecutors(q === undefined ? {} : { staleAfterMs: q });
       const now = new Date();
       return { executors: list.map((e) => executorView(e, now)) };
-    },
-  );
-
-  app.get(
-    `${api}/sequences`,
-    {
-      schema: {
-        tags: ['sequences'],
-        params: scope.params(),
-        summary: 'Sequence runs (needs sequences in core)',
-        response: S.notAvailableResponse,
-      },
-    },
-    async (req) => {
-      scope.tenant(req);
-      throw notAvailable('sequences', 'core has no sequences yet');
     },
   );
 }

@@ -13,9 +13,26 @@ const timing = {
   queue: { type: 'string' },
   metadata: { type: 'object', additionalProperties: true },
   misfire: { type: 'object', additionalProperties: true },
+  // The jobs it makes: their priority, and whether one may start while an earlier one is not final.
+  priority: { type: 'integer', minimum: -32768, maximum: 32767 },
+  alreadyRunning: { type: 'string', enum: ['skip', 'queue', 'allow'] },
+  concurrencyKey: { type: 'string', minLength: 1 },
+  concurrencyLimit: { type: 'integer', minimum: 1 },
 } as const;
 
-interface ScheduleBody {
+type FlowFields = Pick<ScheduleOptions, 'priority' | 'alreadyRunning' | 'concurrencyKey' | 'concurrencyLimit'>;
+
+/** The flow fields the body gives (left out: unchanged on a patch, the default on a create). */
+function flowOf(b: FlowFields): FlowFields {
+  return {
+    ...(b.priority !== undefined ? { priority: b.priority } : {}),
+    ...(b.alreadyRunning !== undefined ? { alreadyRunning: b.alreadyRunning } : {}),
+    ...(b.concurrencyKey !== undefined ? { concurrencyKey: b.concurrencyKey } : {}),
+    ...(b.concurrencyLimit !== undefined ? { concurrencyLimit: b.concurrencyLimit } : {}),
+  };
+}
+
+interface ScheduleBody extends FlowFields {
   name: string;
   target: string;
   method: string;
@@ -117,6 +134,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scope: Scope): void
         ...(b.metadata !== undefined ? { metadata: b.metadata } : {}),
         ...(b.misfire !== undefined ? { misfire: b.misfire } : {}),
         ...(b.paused !== undefined ? { paused: b.paused } : {}),
+        ...flowOf(b),
       };
       await m.create(b.name, { target: b.target, method: b.method, args: b.args }, options);
       logAction(req, t, 'schedule create', { name: b.name, target: b.target, method: b.method, cron: b.cron });
@@ -154,6 +172,7 @@ export function registerScheduleRoutes(app: FastifyInstance, scope: Scope): void
         ...(b.metadata !== undefined ? { metadata: b.metadata } : {}),
         ...(b.misfire !== undefined ? { misfire: b.misfire } : {}),
         ...(b.target !== undefined ? { job: { target: b.target, method: b.method!, args: b.args! } } : {}),
+        ...flowOf(b),
       };
       await m.update(req.params.name, patch);
       logAction(req, t, 'schedule update', { name: req.params.name, fields: Object.keys(b) });

@@ -1,6 +1,13 @@
 /** JSON schemas shared by the routes; loose on output (additionalProperties) so new store fields pass through. */
-export const STATUSES = ['new', 'processing', 'retry', 'done', 'failed', 'cancelled'] as const;
+import type { JobStatus } from '@oddjob/core';
+
+export const STATUSES = ['waiting', 'new', 'processing', 'retry', 'done', 'failed', 'cancelled'] as const;
 export const FINAL = ['done', 'failed', 'cancelled'] as const;
+// Fails to compile when core's JobStatus gains or loses a member this list does not: the response
+// schemas enumerate the statuses, and a status missing here would fail serialization at run time.
+type Listed = (typeof STATUSES)[number];
+const everyStatusListed: [JobStatus] extends [Listed] ? ([Listed] extends [JobStatus] ? true : never) : never = true;
+void everyStatusListed;
 
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 export const errorBody = {
@@ -8,6 +15,22 @@ export const errorBody = {
   properties: { error: { type: 'string' }, message: { type: 'string' } },
 } as const;
 export const okBody = { type: 'object', properties: { ok: { type: 'boolean' } }, additionalProperties: true } as const;
+
+/** The sequence run a job is a step of (null for a job outside any). */
+const sequenceTag = {
+  type: ['object', 'null'],
+  properties: { name: { type: 'string' }, run: { type: 'string' }, step: { type: 'string' } },
+} as const;
+
+/** A concurrency key with its limit and already-running policy (null without a key). */
+export const concurrencyView = {
+  type: ['object', 'null'],
+  properties: {
+    key: { type: 'string' },
+    limit: { type: 'integer' },
+    alreadyRunning: { type: 'string', enum: ['skip', 'queue', 'allow'] },
+  },
+} as const;
 
 export const jobSummary = {
   type: 'object',
@@ -21,6 +44,42 @@ export const jobSummary = {
     attempts: { type: 'integer' },
     runAt: { type: 'string', format: 'date-time' },
     finishedAt: { type: ['string', 'null'], format: 'date-time' },
+    priority: { type: 'integer', description: 'higher is claimed first (-32768 to 32767)' },
+    waitingFor: {
+      type: ['string', 'null'],
+      enum: ['parents', 'slot', null],
+      description: 'what a waiting job waits for: its parent jobs, or a slot of its concurrency key',
+    },
+    sequence: sequenceTag,
+  },
+} as const;
+
+/** One job in full (GET /api/jobs/:id): the summary's fields and what only the detail carries. */
+export const jobDetail = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    ...jobSummary.properties,
+    uniqueKey: { type: ['string', 'null'] },
+    uniqueScope: { type: 'string', enum: ['queued', 'unfinished', 'stored'] },
+    after: {
+      type: ['object', 'null'],
+      description: 'the parent jobs it waits for (or waited for), and the rule they decide it by',
+      properties: {
+        rule: { type: 'string', enum: ['each', 'mixed'] },
+        parents: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              job: { type: 'string' },
+              when: { type: 'string', enum: ['succeeded', 'failed', 'finished'] },
+            },
+          },
+        },
+      },
+    },
+    concurrency: concurrencyView,
   },
 } as const;
 
@@ -30,6 +89,8 @@ export const filterQuery = {
     status: { type: 'string', description: 'one status or several separated by commas' },
     queue: { type: 'string' },
     target: { type: 'string' },
+    sequence: { type: 'string', description: 'only steps of runs of this sequence (by name)' },
+    sequenceRun: { type: 'string', description: 'only the steps of this sequence run (by run id)' },
     text: {
       type: 'string',
       description: 'substring of id, method, arguments, metadata or last error (a bounded scan)',

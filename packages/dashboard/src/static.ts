@@ -7,6 +7,7 @@ const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
 const FILES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'chart.js': 'text/javascript; charset=utf-8',
+  'sequences.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

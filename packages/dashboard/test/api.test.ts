@@ -500,7 +500,7 @@ describe('dashboard features and the executor registry option (memory store)', (
     await store.heartbeatExecutor(info('exec-a'));
     const app = await open({ admin: store });
     const features = (await app.inject({ url: '/api/features', headers: h })).json<Features>();
-    expect(features).to.include({ runs: true, logs: true, results: true, executors: true, sequences: false });
+    expect(features).to.include({ runs: true, logs: true, results: true, executors: true, sequences: true });
     const list = (await app.inject({ url: '/api/executors', headers: h })).json<ExecutorsPage>().executors;
     expect(list.map((e: { id: string; queues: unknown }) => [e.id, e.queues])).to.deep.equal([
       ['exec-a', [{ name: 'q', workers: 3 }]],
@@ -577,6 +577,7 @@ describe('dashboard auth, read-only and OpenAPI', () => {
       ['POST', '/api/jobs/purge'],
       ['DELETE', '/api/schedules/x'],
       ['PATCH', '/api/schedules/x'],
+      ['POST', '/api/sequences/x/cancel'],
     ] as const) {
       const r = await app.inject({ method, url, headers: bearer(RO_TOKEN), payload: {} });
       expect(r.statusCode, `${method} ${url}`).to.equal(403);
@@ -611,6 +612,8 @@ describe('dashboard auth, read-only and OpenAPI', () => {
       '/api/features': ['get'],
       '/api/executors': ['get'],
       '/api/sequences': ['get'],
+      '/api/sequences/{run}': ['get'],
+      '/api/sequences/{run}/cancel': ['post'],
       '/metrics': ['get'],
     };
     // Every store route is also served for a named tenant; the tenant list and /metrics are the server's.

@@ -33,16 +33,34 @@ export interface FilterOpts {
   status?: string;
   queue?: string;
   target?: string;
+  sequence?: string;
+  run?: string;
 }
 
 export const withFilters = (cmd: Command): Command =>
   cmd
     .option('--status <list>', `comma-separated statuses (${JOB_STATUSES.join(', ')})`)
     .option('--queue <name>', 'only this queue')
-    .option('--target <name>', 'only this target (the registered name)');
+    .option('--target <name>', 'only this target (the registered name)')
+    .option('--sequence <name>', 'only steps of runs of this sequence')
+    .option('--run <id>', 'only the steps of this sequence run');
+
+/** Whether any filter option was given (the bulk commands need ids or a filter). */
+export const hasFilter = (o: FilterOpts): boolean =>
+  o.status !== undefined ||
+  o.queue !== undefined ||
+  o.target !== undefined ||
+  o.sequence !== undefined ||
+  o.run !== undefined;
 
 export function filterOf(o: FilterOpts, defaultStatuses?: JobStatus[], allowed?: readonly JobStatus[]): JobFilter {
-  return { status: parseStatuses(o.status, allowed) ?? defaultStatuses, queue: o.queue, target: o.target };
+  return {
+    status: parseStatuses(o.status, allowed) ?? defaultStatuses,
+    queue: o.queue,
+    target: o.target,
+    ...(o.sequence !== undefined ? { sequence: o.sequence } : {}),
+    ...(o.run !== undefined ? { sequenceRun: o.run } : {}),
+  };
 }
 
 /** Every job matching the filter, page by page, each page after the last id of the one before (keyset). */
@@ -63,6 +81,8 @@ export function describeFilter(f: JobFilter): string {
   if (f.status !== undefined) parts.push(`status ${[f.status].flat().join(',')}`);
   if (f.queue !== undefined) parts.push(`queue ${f.queue}`);
   if (f.target !== undefined) parts.push(`target ${f.target}`);
+  if (f.sequence !== undefined) parts.push(`sequence ${f.sequence}`);
+  if (f.sequenceRun !== undefined) parts.push(`run ${f.sequenceRun}`);
   if (f.afterId !== undefined) parts.push(`after ${f.afterId}`);
   return parts.length === 0 ? 'all jobs' : parts.join(', ');
 }

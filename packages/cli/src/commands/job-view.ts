@@ -41,6 +41,35 @@ function showLog(lines: readonly StoredLogLine[], limit: number): string {
   return `log:\n${lines.map((l) => `  ${iso(l.at)} #${l.attempt} ${l.level.padEnd(5)} ${l.message}`).join('\n')}\n${more}`;
 }
 
+/**
+ * What a job waits for, and its parents, key and sequence step: the lines only such a job has.
+ * `!= null`, not `!== null`: a store written before jobs that wait leaves these fields out.
+ */
+function flowLines(job: JobRecord): string[][] {
+  const lines: string[][] = [];
+  if (job.waitingFor != null)
+    lines.push([
+      'waiting for',
+      job.waitingFor === 'slot' ? `a slot of key ${job.concurrency?.key ?? '?'}` : 'its parents to end',
+    ]);
+  if (job.after != null) {
+    const rule = job.after.rule === 'mixed' ? ' (rule mixed: some parents done and some not)' : '';
+    lines.push(['after', `${job.after.parents.map((p) => `${p.job} ${p.when}`).join(', ')}${rule}`]);
+  }
+  if (job.concurrency != null) {
+    const c = job.concurrency;
+    lines.push(['concurrency', `key ${c.key}, at most ${c.limit} at once, already running: ${c.alreadyRunning}`]);
+  }
+  if (job.sequence != null)
+    lines.push(['sequence', `${job.sequence.name} run ${job.sequence.run} step ${job.sequence.step}`]);
+  return lines;
+}
+
+/** The status as a list shows it: a waiting job says what for. */
+export function statusText(job: Pick<JobRecord, 'status' | 'waitingFor'>): string {
+  return job.waitingFor == null ? job.status : `${job.status} (${job.waitingFor})`;
+}
+
 /** `jobs show` as text; `tenant` is the store the job was found in, when the search went across tenants. */
 export function showJob(
   job: JobRecord,
@@ -61,7 +90,9 @@ export function showJob(
     ['created', iso(job.createdAt)],
     ['updated', iso(job.updatedAt)],
     ['finished', iso(job.finishedAt)],
-    ['unique key', job.uniqueKey ?? '-'],
+    ['unique key', job.uniqueKey === null ? '-' : `${job.uniqueKey} (held while ${job.uniqueScope ?? 'stored'})`],
+    ['priority', String(job.priority ?? 0)],
+    ...flowLines(job),
     ['pinned to', job.pinnedHost ?? '-'],
     ['lease', job.lease ? `${job.lease.owner} until ${iso(job.lease.expiresAt)}` : '-'],
     [

@@ -9,6 +9,7 @@ import {
   filterOf,
   intOption,
   listAll,
+  hasFilter,
   parseStatuses,
   withFilters,
   type FilterOpts,
@@ -33,9 +34,10 @@ export function registerJobChanges(jobs: Command): void {
   bulkCommand(
     jobs,
     'cancel',
-    'cancel jobs that have not finished (new, retry, processing)',
-    ['new', 'retry'],
-    ['new', 'retry', 'processing'],
+    'cancel jobs that have not finished (waiting, new, retry, processing)',
+    // Not processing by default: a running job is not interrupted, only its result refused.
+    ['waiting', 'new', 'retry'],
+    ['waiting', 'new', 'retry', 'processing'],
     (s, id) => s.admin.cancelJob(id),
   );
 
@@ -92,11 +94,11 @@ function bulkCommand(
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--max <n>', `change at most this many (default ${MAX_BULK})`)
     .action(async (ids: string[], o: FilterOpts & { yes?: boolean; max?: string }, cmd: Command) => {
-      const hasFilter = o.status !== undefined || o.queue !== undefined || o.target !== undefined;
-      if (ids.length > 0 && hasFilter) throw new CliError(`${name}: give job ids or filters, not both`);
-      if (ids.length === 0 && !hasFilter)
+      const filtered = hasFilter(o);
+      if (ids.length > 0 && filtered) throw new CliError(`${name}: give job ids or filters, not both`);
+      if (ids.length === 0 && !filtered)
         throw new CliError(
-          `${name}: give job ids, or filters (--status, --queue, --target) to ${name} every matching job`,
+          `${name}: give job ids, or filters (--status, --queue, --target, --sequence, --run) to ${name} every matching job`,
         );
       await withStore(cmd, async (store, tenant) => {
         let targets = ids;

@@ -5,7 +5,7 @@ import { CliError } from '../errors.js';
 import { iso, json } from '../output.js';
 import type { CliStore } from '../store.js';
 import { tagged, tenantTable } from '../tenant-output.js';
-import { showJob } from './job-view.js';
+import { showJob, statusText } from './job-view.js';
 import { describeFilter, filterOf, intOption, PAGE, withFilters, type FilterOpts } from './job-filters.js';
 import { registerJobChanges } from './jobs-change.js';
 import { registerWatch } from './watch.js';
@@ -78,13 +78,14 @@ export function jobsCommand(): Command {
         process.stdout.write(
           tenantTable(
             across,
-            ['ID', 'QUEUE', 'CALL', 'STATUS', 'ATTEMPTS', 'RUN AT', 'UPDATED'],
+            ['ID', 'QUEUE', 'CALL', 'STATUS', 'PRIORITY', 'ATTEMPTS', 'RUN AT', 'UPDATED'],
             results,
             (j: JobRecord) => [
               j.id,
               j.queue,
               `${j.target}.${j.method}`,
-              j.status,
+              statusText(j),
+              String(j.priority ?? 0),
               `${j.attempts}/${j.retry.maxAttempts}`,
               iso(j.runAt),
               iso(j.updatedAt),

@@ -5,6 +5,7 @@ import { CliError } from '../errors.js';
 import { iso, json } from '../output.js';
 import { applyMigrations, migrationSql } from '../store.js';
 import { tagged, tenantTable } from '../tenant-output.js';
+import { flowOptions, withFlowOptions, type FlowOpts } from './flow-options.js';
 
 function parseJson(what: string, text: string): unknown {
   try {
@@ -23,7 +24,7 @@ export function number(name: string, value: string | undefined, min: number): nu
 }
 
 export function enqueueCommand(): Command {
-  return new Command('enqueue')
+  const cmd = new Command('enqueue')
     .description('add a job in the plain form: target (registered name), method, JSON array of arguments')
     .argument('<target>', 'the name the target class is registered under')
     .argument('<method>', 'a method of that class')
@@ -34,46 +35,46 @@ export function enqueueCommand(): Command {
     .option('--unique-key <key>', 'add nothing if a job holds this key (answers that job id)')
     .option('--max-attempts <n>', 'attempts allowed (exponential backoff from 1 s)')
     .option('--metadata <json>', 'JSON object stored with the job')
-    .option('--json', 'print { id } as JSON')
-    .action(
-      async (
-        target: string,
-        method: string,
-        argsText: string,
-        o: Record<string, string | boolean | undefined>,
-        cmd: Command,
-      ) => {
-        const args = parseJson('args', argsText);
-        if (!Array.isArray(args)) throw new CliError('args must be a JSON array, e.g. \'["a@b.c", 3]\'');
-        const options: JobOptions = {};
-        if (o.queue !== undefined) options.queue = String(o.queue);
-        if (o.runAt !== undefined) {
-          const d = new Date(String(o.runAt));
-          if (Number.isNaN(d.getTime()))
-            throw new CliError(
-              `--run-at ${JSON.stringify(o.runAt)}: not a date (use ISO 8601, e.g. 2026-12-01T08:00:00Z)`,
-            );
-          options.runAt = d;
-        }
-        const delay = number('--delay-ms', o.delayMs as string | undefined, 0);
-        if (delay !== undefined) options.delayMs = delay;
-        if (o.uniqueKey !== undefined) options.uniqueKey = String(o.uniqueKey);
-        const attempts = number('--max-attempts', o.maxAttempts as string | undefined, 1);
-        if (attempts !== undefined)
-          options.retry = {
-            maxAttempts: attempts,
-            backoff: { kind: 'exponential', baseMs: 1000, factor: 2, maxMs: 3_600_000, jitter: true },
-          };
-        if (o.metadata !== undefined) {
-          const m = parseJson('--metadata', String(o.metadata));
-          if (m === null || typeof m !== 'object' || Array.isArray(m))
-            throw new CliError('--metadata must be a JSON object');
-          options.metadata = m as Record<string, unknown>;
-        }
-        const id = await withStore(cmd, (store) => store.adder().addJob({ target, method, args }, options));
-        process.stdout.write(o.json ? json({ id }) : `${id}\n`);
-      },
-    );
+    .option('--json', 'print { id } as JSON');
+  return withFlowOptions(cmd).action(
+    async (
+      target: string,
+      method: string,
+      argsText: string,
+      o: Record<string, string | boolean | undefined> & FlowOpts,
+      cmd: Command,
+    ) => {
+      const args = parseJson('args', argsText);
+      if (!Array.isArray(args)) throw new CliError('args must be a JSON array, e.g. \'["a@b.c", 3]\'');
+      const options: JobOptions = flowOptions(o);
+      if (o.queue !== undefined) options.queue = String(o.queue);
+      if (o.runAt !== undefined) {
+        const d = new Date(String(o.runAt));
+        if (Number.isNaN(d.getTime()))
+          throw new CliError(
+            `--run-at ${JSON.stringify(o.runAt)}: not a date (use ISO 8601, e.g. 2026-12-01T08:00:00Z)`,
+          );
+        options.runAt = d;
+      }
+      const delay = number('--delay-ms', o.delayMs as string | undefined, 0);
+      if (delay !== undefined) options.delayMs = delay;
+      if (o.uniqueKey !== undefined) options.uniqueKey = String(o.uniqueKey);
+      const attempts = number('--max-attempts', o.maxAttempts as string | undefined, 1);
+      if (attempts !== undefined)
+        options.retry = {
+          maxAttempts: attempts,
+          backoff: { kind: 'exponential', baseMs: 1000, factor: 2, maxMs: 3_600_000, jitter: true },
+        };
+      if (o.metadata !== undefined) {
+        const m = parseJson('--metadata', String(o.metadata));
+        if (m === null || typeof m !== 'object' || Array.isArray(m))
+          throw new CliError('--metadata must be a JSON object');
+        options.metadata = m as Record<string, unknown>;
+      }
+      const id = await withStore(cmd, (store) => store.adder().addJob({ target, method, args }, options));
+      process.stdout.write(o.json ? json({ id }) : `${id}\n`);
+    },
+  );
 }
 
 export function executorsCommand(): Command {

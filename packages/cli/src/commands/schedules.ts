@@ -1,11 +1,16 @@
-import { ScheduleManager, type ScheduleInfo } from '@oddjob/core';
+import { ScheduleManager, type ScheduleInfo, type ScheduleRecord } from '@oddjob/core';
 import { Command } from 'commander';
 import { withStore, withStores } from '../context.js';
 import { CliError } from '../errors.js';
 import { confirm, iso, json } from '../output.js';
 import type { CliStore } from '../store.js';
 import { tagged, tenantTable } from '../tenant-output.js';
+import { keyOptions, withKeyOptions, type FlowOpts } from './flow-options.js';
 import { number } from './misc.js';
+
+/** Its jobs' key: "-" without one, else the key, its limit and what a fire does while one runs. */
+const concurrencyText = (c: ScheduleRecord['concurrency']): string =>
+  c == null ? '-' : `${c.key} (limit ${c.limit}, already running: ${c.alreadyRunning})`;
 
 const manager = (store: CliStore): ScheduleManager =>
   new ScheduleManager({ store: store.schedules, writer: store.writer });
@@ -19,6 +24,8 @@ function showSchedule(info: ScheduleInfo, tenant?: string): string {
     ['queue', info.queue],
     ['state', info.paused ? 'paused' : 'active'],
     ['misfire', JSON.stringify(info.misfire)],
+    ['priority', String(info.priority ?? 0)],
+    ['key', concurrencyText(info.concurrency)],
     ['last fire', iso(info.lastFireAt)],
     ['upcoming', info.upcoming.map((d) => iso(d)).join(', ') || '-'],
   ];
@@ -27,7 +34,7 @@ function showSchedule(info: ScheduleInfo, tenant?: string): string {
 
 export function schedulesCommand(): Command {
   const schedules = new Command('schedules').description(
-    'recurring schedules: list, show, pause, resume, trigger, delete',
+    'recurring schedules: list, show, set, pause, resume, trigger, delete',
   );
 
   schedules
@@ -39,16 +46,22 @@ export function schedulesCommand(): Command {
       if (o.json) return void process.stdout.write(json(tagged(across, results)));
       if (results.every((r) => r.value.length === 0)) return void process.stdout.write('no schedules\n');
       process.stdout.write(
-        tenantTable(across, ['NAME', 'CRON', 'ZONE', 'CALL', 'QUEUE', 'STATE', 'NEXT', 'LAST'], results, (r) => [
-          r.name,
-          r.cron,
-          r.timeZone,
-          `${r.target}.${r.method}`,
-          r.queue,
-          r.paused ? 'paused' : 'active',
-          iso(r.nextFireAt),
-          iso(r.lastFireAt),
-        ]),
+        tenantTable(
+          across,
+          ['NAME', 'CRON', 'ZONE', 'CALL', 'QUEUE', 'PRIORITY', 'STATE', 'NEXT', 'LAST'],
+          results,
+          (r) => [
+            r.name,
+            r.cron,
+            r.timeZone,
+            `${r.target}.${r.method}`,
+            r.queue,
+            String(r.priority ?? 0),
+            r.paused ? 'paused' : 'active',
+            iso(r.nextFireAt),
+            iso(r.lastFireAt),
+          ],
+        ),
       );
     });
 
@@ -88,6 +101,20 @@ export function schedulesCommand(): Command {
         process.stdout.write(`${r.name}: ${r.paused ? 'paused' : `active, next ${iso(r.nextFireAt)}`}\n`);
       });
   }
+
+  withKeyOptions(
+    schedules
+      .command('set')
+      .description("change the priority and concurrency of a schedule's jobs (jobs it already made keep theirs)")
+      .argument('<name>'),
+    "the schedule's jobs",
+  ).action(async (name: string, o: FlowOpts, cmd: Command) => {
+    const patch = keyOptions(o);
+    if (Object.keys(patch).length === 0)
+      throw new CliError('set: give --priority, --already-running, --concurrency-key or --concurrency-limit');
+    const r = await withStore(cmd, (s) => manager(s).update(name, patch));
+    process.stdout.write(`${r.name}: priority ${r.priority}, key ${concurrencyText(r.concurrency)}\n`);
+  });
 
   schedules
     .command('trigger')
