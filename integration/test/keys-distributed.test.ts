@@ -18,7 +18,7 @@ const QUEUE = 'keys';
 const JOBS = 2_000;
 const KEYS = 20;
 /** Long enough that a second run of a key started early would overlap the first. */
-const RUN_MS = 4;
+const RUN_MS = 10;
 
 type Store = IJobQueueAdmin & { adder(): JobQueueAdder; close(): Promise<void> };
 
@@ -110,6 +110,11 @@ for (const provider of providers()) {
       victim.kill('SIGKILL');
       await victim.exited;
       const killedAt = performance.timeOrigin + performance.now();
+      // What it held when it died (it may have claimed more since the look above): frozen now, as a
+      // dead process writes nothing, until those leases expire.
+      held = (await store.listJobs({ status: 'processing', queue: QUEUE, limit: 1000 }))
+        .filter((j) => j.lease?.owner === victim.config.owner)
+        .map((j) => j.id);
 
       await waitFor(
         `all ${JOBS} jobs to be done`,
@@ -139,8 +144,11 @@ for (const provider of providers()) {
         expect(rs.map((r) => r.worker === victim.label)).to.deep.equal([true, false]);
       }
       const victimKeys = new Set(runs.filter((r) => r.cut).map((r) => r.key));
+      // Every job it held (claimed, under its lease) held its key's slot: those keys were freed only
+      // by the lease expiring and another process running the job, which "every job ran" shows.
+      expect(held.length, 'the victim held keyed jobs when killed').to.be.greaterThan(0);
       console.log(
-        `      ${runs.length} runs, ${twice.length} run twice after the kill; the victim held ${held.length} jobs of ${victimKeys.size} keys`,
+        `      ${runs.length} runs, ${twice.length} run twice after the kill; the victim held ${held.length} jobs when killed, inside runs of ${victimKeys.size} keys`,
       );
     });
   });
