@@ -293,7 +293,7 @@ export async function purgeJobs(ctx: StoreContext, filter: CheckedPurgeFilter): 
       if (doomed.length === 0) continue;
       // A parent's end is recorded on its waiting children before the parent can go.
       const pending = await pendingParents(ctx);
-      for (const d of doomed) if (pending.has(d.id)) await settleParent(ctx, d.id, queue);
+      for (const d of doomed) if (pending.has(d.id)) await settleParent(ctx, d.id, { status: state });
       let keysFreed = false;
       for (const d of doomed) {
         if (d.key === null) continue;

@@ -13,7 +13,7 @@
  * parent is settled by the call that made it final, before a purge or requeue takes it out of its
  * final state, and by the recovery pass (store open, background sweep) for any edge left behind.
  */
-import { mkdir, readFile, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ParentOutcome } from '@oddjob/core';
 import { errnoCode, isMissing } from './durable.js';
@@ -21,17 +21,21 @@ import { decidedOf } from './flow-content.js';
 import { jobsEnded } from './flow-end.js';
 import { isFinalState } from './flow-state.js';
 import { fsOps } from './fs-ops.js';
-import { endedName, formatName, type FinalName, type WaitingName } from './job-names.js';
+import { endedName, formatName, parseName, type FinalName, type ParsedName, type WaitingName } from './job-names.js';
 import { withKeyLocks } from './key-lock.js';
 import { admits, keyHash, listMembers, putMember, readyOf, syncKey, waitMemberName } from './keys.js';
 import type { Located, StoreContext } from './store-context.js';
 
+/**
+ * Creates an index file (idempotent). Its existence is the fact, made durable by the caller's fsync
+ * of its directory; its content is only a hint (a queue, a file name) that every reader checks and
+ * can do without, so it is not fsynced itself.
+ */
 async function createFile(path: string, text: string): Promise<void> {
   try {
     const fh = await fsOps.open(path, 'wx');
     try {
       await fsOps.write(fh, text);
-      await fsOps.datasync(fh);
     } finally {
       await fh.close();
     }
@@ -54,15 +58,16 @@ export async function addEdges(
   ctx: StoreContext,
   child: string,
   queue: string,
+  waitingName: string,
   parents: readonly string[],
 ): Promise<void> {
-  const dirs = new Set([ctx.layout.parents]);
+  const dirs = new Set<string>();
   for (const p of parents) {
     const dir = join(ctx.layout.parents, p);
     for (let tries = 0; ; tries++) {
-      await mkdir(dir, { recursive: true });
+      if ((await mkdir(dir, { recursive: true })) !== undefined) dirs.add(ctx.layout.parents);
       try {
-        await createFile(join(dir, child), queue);
+        await createFile(join(dir, child), `${queue}\n${waitingName}`);
         break;
       } catch (err) {
         // A settle removed the (empty) directory between our mkdir and our create: make it again.
@@ -79,40 +84,61 @@ export async function pendingParents(ctx: StoreContext): Promise<Set<string>> {
   return new Set(await listOrNone(ctx.layout.parents));
 }
 
+/** Where a job is: its queue, and (if known) its file name in waiting/ — a hint, checked before use. */
+export interface ChildHint {
+  queue: string;
+  waitingName?: string | null;
+}
+
 /**
  * Records a final parent's status for each of its waiting children and decides those whose parents
- * have all ended. `queue` (if known) saves a scan. Does nothing if the parent is not final.
+ * have all ended. `known`: the status it ended with (from the call that ended it), or its queue (to
+ * look it up there, saving a scan). Does nothing if the parent is not final.
  */
-export async function settleParent(ctx: StoreContext, parent: string, queue?: string): Promise<void> {
-  const loc = queue === undefined ? await ctx.locate(parent) : await ctx.locateInQueue(queue, parent);
-  if (loc === null || !isFinalState(loc.state)) return;
-  const status = loc.state as ParentOutcome;
+export async function settleParent(
+  ctx: StoreContext,
+  parent: string,
+  known?: { status: ParentOutcome } | { queue: string },
+): Promise<void> {
+  let status: ParentOutcome;
+  if (known !== undefined && 'status' in known) status = known.status;
+  else {
+    const loc = known === undefined ? await ctx.locate(parent) : await ctx.locateInQueue(known.queue, parent);
+    if (loc === null || !isFinalState(loc.state)) return;
+    status = loc.state as ParentOutcome;
+  }
   const dir = join(ctx.layout.parents, parent);
-  const children: { id: string; queue: string }[] = [];
+  const children: { id: string; hint: ChildHint | undefined }[] = [];
   for (const child of await listOrNone(dir)) {
-    const q = await readFile(join(dir, child), 'utf8').catch(() => null);
-    children.push({ id: child, queue: q ?? '' });
+    const text = await readFile(join(dir, child), 'utf8').catch(() => null);
+    const [queue, waitingName] = (text ?? '').split('\n');
+    children.push({ id: child, hint: queue ? { queue, waitingName: waitingName || null } : undefined });
   }
   if (children.length === 0) {
     await rmdir(dir).catch(() => undefined);
     return;
   }
-  const dirs = new Set([ctx.layout.outcomes]);
-  for (const c of children) {
-    const cdir = join(ctx.layout.outcomes, c.id);
-    await mkdir(cdir, { recursive: true });
-    await createFile(join(cdir, `${parent}~${status}`), '');
-    dirs.add(cdir);
-  }
-  // The records are durable before their edges go: a crash leaves an edge (settled again), never neither.
+  const dirs = new Set<string>();
+  await Promise.all(
+    children.map(async (c) => {
+      const cdir = join(ctx.layout.outcomes, c.id);
+      if ((await mkdir(cdir, { recursive: true })) !== undefined) dirs.add(ctx.layout.outcomes);
+      await createFile(join(cdir, `${parent}~${status}`), '');
+      dirs.add(cdir);
+    }),
+  );
+  // The records are durable before their edges go: a crash leaves an edge (settled again), never
+  // neither. The edges' removal needs no fsync: an edge that comes back is settled again, idempotently.
   await ctx.syncer.syncAll(dirs);
-  for (const c of children)
-    await fsOps.unlink(join(dir, c.id)).catch((err: unknown) => {
-      if (!isMissing(err)) throw err;
-    });
-  await ctx.syncer.sync(dir);
+  await Promise.all(
+    children.map((c) =>
+      fsOps.unlink(join(dir, c.id)).catch((err: unknown) => {
+        if (!isMissing(err)) throw err;
+      }),
+    ),
+  );
   await rmdir(dir).catch(() => undefined); // ENOTEMPTY: a child added meanwhile settles it itself
-  for (const c of children) await decideChild(ctx, c.id, c.queue || undefined);
+  await Promise.all(children.map((c) => decideChild(ctx, c.id, c.hint)));
 }
 
 /** The parents' statuses recorded for a child. */
@@ -138,10 +164,9 @@ export async function dropRecords(ctx: StoreContext, child: string): Promise<voi
  * nothing if the child is not waiting for parents (decided already, cancelled, not placed yet) or
  * a parent is still open.
  */
-export async function decideChild(ctx: StoreContext, child: string, queue?: string): Promise<void> {
-  const found = queue === undefined ? await ctx.locate(child) : await ctx.locateInQueue(queue, child);
-  if (found === null || found.state !== 'waiting' || (found.parsed as WaitingName).waitingFor !== 'parents') return;
-  const loc = found as Located<WaitingName>;
+export async function decideChild(ctx: StoreContext, child: string, hint?: ChildHint): Promise<void> {
+  const loc = await findWaiting(ctx, child, hint);
+  if (loc === null) return;
   const content = await ctx.readOrQuarantine(loc.queue, 'waiting', loc.name);
   if (content === null || content.after === null) return;
   const records = await recorded(ctx, child);
@@ -170,6 +195,27 @@ export async function decideChild(ctx: StoreContext, child: string, queue?: stri
     await jobsEnded(ctx, [{ queue: loc.queue, name, parsed: to, heldKey: loc.parsed.holds !== null }]);
   }
   await dropRecords(ctx, child);
+}
+
+/** The child's file if it waits for its parents: by the hint's name (one stat), else by a listing. */
+async function findWaiting(ctx: StoreContext, child: string, hint?: ChildHint): Promise<Located<WaitingName> | null> {
+  const isChild = (p: ParsedName | null): p is WaitingName =>
+    p !== null && p.state === 'waiting' && p.id === child && p.waitingFor === 'parents';
+  if (hint?.waitingName) {
+    const parsed = parseName('waiting', hint.waitingName);
+    const there = await stat(ctx.layout.file(hint.queue, 'waiting', hint.waitingName)).then(
+      () => true,
+      () => false,
+    );
+    if (isChild(parsed) && there) return { queue: hint.queue, name: hint.waitingName, parsed };
+  }
+  const found =
+    hint === undefined
+      ? await ctx.locate(child)
+      : ((await ctx.listState(hint.queue, 'waiting')).find((l) => l.parsed.id === child) ?? null);
+  return found !== null && isChild(found.parsed)
+    ? { queue: found.queue, name: found.name, parsed: found.parsed }
+    : null;
 }
 
 async function rename(from: string, to: string): Promise<boolean> {

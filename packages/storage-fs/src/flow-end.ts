@@ -46,7 +46,12 @@ export async function jobsEnded(ctx: StoreContext, ended: readonly Ended[]): Pro
   await releaseUniques(ctx, unique);
   const pending = await pendingParents(ctx);
   if (pending.size === 0) return;
-  for (const e of ended) if (pending.has(e.parsed.id)) await settleParent(ctx, e.parsed.id, e.queue);
+  // Parents at once: their fsyncs (outcomes/, waiting/, ready/) are shared by the group commit.
+  await Promise.all(
+    ended
+      .filter((e) => pending.has(e.parsed.id))
+      .map((e) => settleParent(ctx, e.parsed.id, { status: e.parsed.state })),
+  );
 }
 
 /**

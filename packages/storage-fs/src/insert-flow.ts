@@ -87,6 +87,7 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
               ctx,
               p.job.id,
               p.job.queue,
+              formatName(p.name),
               p.content.after.parents.map((d) => d.job),
             );
             if (hash !== undefined) member = `p~${p.job.id}`;
@@ -124,10 +125,10 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
     if (answers[i] === null) ids[i] = placedIds[k++];
   });
   // Decided at once if their parents are final (or ended while we wrote).
-  for (const [parent, queue] of parentQueues) await settleParent(ctx, parent, queue);
+  for (const [parent, queue] of parentQueues) await settleParent(ctx, parent, { queue });
   for (let i = 0; i < all.length; i++) {
     if (answers[i] === null && ids[i] === all[i].job.id && all[i].content.after !== null)
-      await decideChild(ctx, all[i].job.id, all[i].job.queue);
+      await decideChild(ctx, all[i].job.id, { queue: all[i].job.queue, waitingName: formatName(all[i].name) });
   }
   return ids;
 }

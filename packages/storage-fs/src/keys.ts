@@ -87,9 +87,10 @@ export async function putMember(
   if ((await mkdir(dir, { recursive: true })) !== undefined) await ctx.syncer.sync(ctx.layout.keys);
   try {
     const fh = await fsOps.open(join(dir, name), 'wx');
+    // Not fsynced: the member's name is the fact (its directory is fsynced); the content is a hint
+    // that readers check and can do without (memberJob then scans).
     try {
       await fsOps.write(fh, waitingName === null ? queue : `${queue}\n${waitingName}`);
-      await fsOps.datasync(fh);
     } finally {
       await fh.close();
     }
@@ -189,9 +190,10 @@ export async function admitNext(ctx: StoreContext, hash: string, pending = false
   const dirs = new Set<string>();
   const gone = await Promise.all(
     promoted.map(async (p) => {
-      if (p.info && (await releaseWaiting(ctx, p.info.queue, p.id, dirs, p.info.waitingName))) return false;
+      const queue = p.info?.queue ?? (await ctx.locate(p.id))?.queue;
+      if (queue && (await releaseWaiting(ctx, queue, p.id, dirs, p.info?.waitingName ?? null))) return false;
       const loc = await memberJob(ctx, hash, { kind: 'h', id: p.id, name: p.h });
-      return !(loc && !isFinalState(loc.parsed.state) && loc.parsed.state !== 'waiting');
+      return loc === null || isFinalState(loc.parsed.state); // else admitted already (ready, running)
     }),
   );
   await ctx.syncer.syncAll(dirs);

@@ -39,7 +39,7 @@ export async function recoverFlow(ctx: StoreContext): Promise<void> {
   for (const child of await listOrNone(ctx.layout.outcomes)) {
     const loc = await ctx.locate(child);
     if (loc !== null && loc.state === 'waiting' && (loc.parsed as WaitingName).waitingFor === 'parents') {
-      await decideChild(ctx, child, loc.queue);
+      await decideChild(ctx, child, { queue: loc.queue, waitingName: loc.name });
     } else if (loc !== null) {
       await dropRecords(ctx, child);
     } else {

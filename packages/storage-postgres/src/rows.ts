@@ -148,15 +148,35 @@ export function toClaimedJob(
     metadata: row[9] === '{}' ? {} : (JSON.parse(row[9]!) as JobMetadata),
     uniqueKey: row[10],
     pinnedHost: row[14],
-    priority: Number(row[15]),
-    uniqueScope: row[16] as UniqueScope,
-    after: row[17] === null ? null : (JSON.parse(row[17]) as JobAfter),
-    waitingFor: null,
-    concurrency: concurrencyOf(row[18], row[19], row[20]),
-    sequence: sequenceOf(row[21], row[22], row[23]),
+    ...claimedFlow(row[15]),
     createdAt: new Date(Number(row[11])),
     updatedAt: new Date(now),
     finishedAt: null,
+  };
+}
+
+/** The flow fields of a claimed job, from the claim's one JSON column (NULL: none, the usual case). */
+function claimedFlow(text: string | null) {
+  const none = { priority: 0, uniqueScope: 'stored' as UniqueScope, after: null, waitingFor: null, concurrency: null };
+  if (text === null) return { ...none, sequence: null };
+  const [priority, uniqueScope, after, key, limit, policy, name, run, step] = JSON.parse(text) as [
+    number,
+    UniqueScope,
+    JobAfter | null,
+    string | null,
+    number | null,
+    string | null,
+    string | null,
+    string | null,
+    string | null,
+  ];
+  return {
+    ...none,
+    priority,
+    uniqueScope,
+    after,
+    concurrency: concurrencyOf(key, limit, policy),
+    sequence: sequenceOf(name, run, step),
   };
 }
 
