@@ -13,3 +13,11 @@ export function byRunAtThenId(a: ClaimOrdered, b: ClaimOrdered): number {
   const d = +a.runAt - +b.runAt;
   return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
+
+/**
+ * The claim order with priorities (flow.ts): priority first, higher before lower, then
+ * byRunAtThenId. Every store sorts its claimed batch (or, the file store, its candidates) with it.
+ */
+export function byClaimOrder(a: ClaimOrdered & { priority: number }, b: ClaimOrdered & { priority: number }): number {
+  return b.priority - a.priority || byRunAtThenId(a, b);
+}

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import {
+  byClaimOrder,
   InvalidOptionError,
   leaseExpiredError,
   leaseTakeoverError,
@@ -30,13 +31,6 @@ interface Candidate {
   id: string;
   attempts: number;
   priority: number;
-}
-
-/** The claim order: priority (higher first), then runAt, then id (core's flow.ts). */
-function claimOrder(a: Candidate, b: Candidate): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  const d = a.runAt - b.runAt;
-  return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /**
@@ -131,7 +125,7 @@ export async function claimJobs(ctx: StoreContext, request: CheckedClaimRequest)
         });
     }
   }
-  candidates.sort(claimOrder);
+  candidates.sort(byClaimOrder);
 
   const taken: Taken[] = [];
   const failures: unknown[] = [];

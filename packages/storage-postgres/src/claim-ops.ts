@@ -3,7 +3,7 @@
 // and their parameters are one concern and the store's wiring (pool, listener, lifecycle) is another;
 // PostgresJobStore delegates to them.
 import {
-  byRunAtThenId,
+  byClaimOrder,
   checkClaimRequest,
   checkExtendLeases,
   checkProgress,
@@ -65,11 +65,6 @@ export async function claimJobs(c: PgOps, request: ClaimRequest): Promise<Claime
     if (reaped === 0 || claimed.length === limit) break;
   }
   return claimed.sort(byClaimOrder);
-}
-
-/** The claim's order: priority (higher first), then core's runAt-then-id. */
-function byClaimOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return b.priority - a.priority || byRunAtThenId(a, b);
 }
 
 export async function extendLeases(c: PgOps, leases: readonly JobLease[], leaseMs: number): Promise<LeaseCheck[]> {

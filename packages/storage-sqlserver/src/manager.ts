@@ -1,5 +1,5 @@
 import {
-  byRunAtThenId,
+  byClaimOrder,
   DEPENDENCY_ERROR_NAME,
   checkClaimRequest,
   checkExtendLeases,
@@ -74,14 +74,6 @@ export function dependencyErrorJson(): { head: string; tail: string } {
   return ownerErrorJson((message) => ({ name: DEPENDENCY_ERROR_NAME, message }));
 }
 
-/**
- * The claim order of SQL Server's pick (priority descending, then runAt, then id): OUTPUT returns rows
- * in no promised order, so the manager sorts what it claimed.
- */
-export function byClaimOrder(a: ClaimedJob, b: ClaimedJob): number {
-  return b.priority - a.priority || byRunAtThenId(a, b);
-}
-
 /** Log lines an outcome statement carries with one outcome; more go first through appendLogs. */
 export const MAX_LINES_WITH_OUTCOME = Math.floor((MAX_PARAMS - OUTCOME_PARAMS_PER_ROW) / LOG_PARAMS_PER_LINE);
 /** Log lines one appendLogs statement carries for one entry; a longer entry spans statements. */
@@ -122,6 +114,7 @@ export class SqlServerJobQueueManager implements IJobQueueManager {
       }
     }
     if (unreadable.length > 0) await this.recordOutcomes(unreadable);
+    // OUTPUT returns rows in no promised order: sort the batch into the claim's order.
     return claimed.sort(byClaimOrder);
   }
 

@@ -12,7 +12,8 @@ import {
 } from '@oddjob/core';
 import { placeBatch, type BatchState } from '../src/flow-placement.js';
 import { statePieces, stateRequest } from '../src/flow-writer.js';
-import { byClaimOrder, dependencyErrorJson } from '../src/manager.js';
+import { byClaimOrder } from '@oddjob/core';
+import { dependencyErrorJson } from '../src/manager.js';
 import { holdsUniqueKey, jobToRow, rowToJob, type JobRow } from '../src/row-mapping.js';
 import { schemaNames } from '../src/index.js';
 import * as S from '../src/statements.js';
