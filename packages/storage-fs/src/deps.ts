@@ -254,10 +254,11 @@ async function admitWaiting(
       loc.queue,
       admitted ? null : slotName,
     );
-    for (const m of members)
-      if (m.id === id && m.kind === 'p') await fsOps.unlink(join(ctx.layout.keys, hash, m.name)).catch(() => undefined);
-    await syncKey(ctx, hash);
   }
+  // Also when `mine` exists: a crash may have come between writing it and removing the `p`.
+  const stale = members.filter((m) => m.id === id && m.kind === 'p');
+  for (const m of stale) await fsOps.unlink(join(ctx.layout.keys, hash, m.name)).catch(() => undefined);
+  if (!mine || stale.length > 0) await syncKey(ctx, hash);
   const from = ctx.layout.file(loc.queue, 'waiting', loc.name);
   const to = admitted
     ? ctx.layout.file(loc.queue, 'ready', formatName(readyOf(loc.parsed, now)))

@@ -222,12 +222,20 @@ async function tidyKey(ctx: StoreContext, hash: string): Promise<void> {
 
 /**
  * Makes the key's members agree with its jobs after a crash (the caller holds the lock): `h` whose
- * job waits is admitted; `h` or `p` whose job is final or gone is dropped; then free slots are given.
+ * job waits is admitted; `h` or `p` whose job is final or gone is dropped, and so is a `p` beside
+ * the same job's `h` or `w`; then free slots are given.
  */
 export async function reconcileKey(ctx: StoreContext, hash: string): Promise<void> {
   const dirs = new Set<string>();
-  for (const m of await listMembers(ctx, hash)) {
+  const members = await listMembers(ctx, hash);
+  // An admission cut short between writing the job's `h`/`w` member and removing its `p` one.
+  const placed = new Set(members.filter((m) => m.kind !== 'p').map((m) => m.id));
+  for (const m of members) {
     if (m.kind === 'w') continue;
+    if (m.kind === 'p' && placed.has(m.id)) {
+      await dropMember(ctx, hash, m.name);
+      continue;
+    }
     const loc = await memberJob(ctx, hash, m);
     if (loc === null || isFinalState(loc.parsed.state)) await dropMember(ctx, hash, m.name);
     else if (m.kind === 'h' && loc.parsed.state === 'waiting')

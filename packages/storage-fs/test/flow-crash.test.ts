@@ -117,6 +117,11 @@ describe("fs store: killed between a parent's end and its children's release, or
     ["after a child's release, before its records are removed", 'unlink', 'outcomes/{child}'],
     ["before the cancelled child's rename", 'rename', '/waiting/{onFailure}'],
     ['before a keyed child is admitted (its key member written, its job not moved)', 'rename', '/waiting/{keyedChild}'],
+    [
+      "after a keyed child's slot member is written, before its parent-wait member is removed",
+      'unlink',
+      'p~{keyedChild}',
+    ],
     ["before the keyed job's member leaves its key (the lock held)", 'unlink', '/keys/'],
     ["after the next job's member is admitted, before its job is (the lock held)", 'rename', '/waiting/{next}'],
   ];
