@@ -51,6 +51,21 @@ export async function writeNewFile(path: string, text: string, sync: boolean): P
   }
 }
 
+/**
+ * Replaces the contents of a file no one else reads yet (a temp file before its rename), keeping its
+ * inode, so hard links to it (a unique key's file) stay the same file; fsynced.
+ */
+export async function rewriteFile(path: string, text: string): Promise<void> {
+  const fh = await fsOps.open(path, 'r+');
+  try {
+    await fh.truncate(0);
+    await fsOps.write(fh, text);
+    await fsOps.datasync(fh);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
 export async function unlinkQuietly(path: string): Promise<void> {
   await fsOps.unlink(path).catch(() => undefined);
 }

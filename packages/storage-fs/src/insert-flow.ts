@@ -7,7 +7,9 @@
  *    runs, and between its keys and its renames each job placed gets its place: a child waits
  *    (waiting/, for parents) with its edges written (deps.ts) and, if keyed, a `p` member; a keyed
  *    job is admitted (`h` member, ready/) or waits for a slot (`w` member, waiting/), in batch
- *    order. Members and edges are durable before any job appears.
+ *    order. Members and edges are durable before any job appears. A batch job not written (answered
+ *    by 'skip' or by its unique key's holder) is stood for by the job that answered it: its
+ *    children in the batch wait on that job, which is settled in step 3 like an outside parent.
  * 3. With the locks released, every outside parent is settled and every child decided: a parent
  *    already final decides its child here, in the insert; one that ended while we wrote is caught
  *    too (we wrote the edge before looking, its end looks after its rename).
@@ -55,6 +57,8 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
     if (p.content.concurrency !== null) hashes.set(i, keyHash(p.content.concurrency.key));
   });
   const answers: (string | null)[] = all.map(() => null);
+  /** Batch jobs not written, each with the stored job that answered it ('skip', or a unique key). */
+  const standsFor = new Map<string, string>();
   const placedIds = await withKeyLocks(ctx, hashes.values(), async () => {
     // 'skip': a job of the key is unfinished (stored, or earlier in this batch) → its id, nothing written.
     const firstOfKey = new Map<string, string>();
@@ -66,15 +70,28 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
       answers[i] = firstOfKey.get(hash) ?? (await unfinishedOf(ctx, hash));
       if (answers[i] === null) firstOfKey.set(hash, all[i].job.id);
     }
+    all.forEach((p, i) => {
+      if (answers[i] !== null) standsFor.set(p.job.id, answers[i]);
+    });
     const items = all.filter((_, i) => answers[i] === null);
     const index = all.map((_, i) => i).filter((i) => answers[i] === null);
+    // Before the temp files are written: children of a skipped job wait on the job that answered it.
+    for (const p of items) repoint(p, standsFor);
     const members = new Map<string, Member[]>();
     for (const h of new Set(hashes.values())) members.set(h, await listMembers(ctx, h));
     const written: [string, string][] = [];
     try {
-      return await placeJobs(ctx, 'addJobs', now, items, async (placing) => {
+      return await placeJobs(ctx, 'addJobs', now, items, async (holders) => {
+        // Children of a job its unique key's holder answered wait on the holder (their temp files,
+        // written already, are rewritten: the indexes returned).
+        const byUnique = new Map<string, string>();
+        holders.forEach((h, k) => {
+          if (h !== null) byUnique.set(items[k].job.id, h);
+        });
+        byUnique.forEach((h, id) => standsFor.set(id, h));
+        const changed = items.flatMap((p, k) => (holders[k] === null && repoint(p, byUnique) ? [k] : []));
         for (let k = 0; k < items.length; k++) {
-          if (!placing[k]) continue;
+          if (holders[k] !== null) continue;
           const p = items[k];
           const hash = hashes.get(index[k]);
           const c = p.content.concurrency;
@@ -112,6 +129,7 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
           }
         }
         for (const h of new Set(written.map(([h]) => h))) await syncKey(ctx, h);
+        return changed;
       });
     } catch (err) {
       // Nothing of the batch stays (placeJobs took it back): neither do its members.
@@ -126,9 +144,22 @@ export async function insertFlow(ctx: StoreContext, now: number, all: readonly P
   });
   // Decided at once if their parents are final (or ended while we wrote).
   for (const [parent, queue] of parentQueues) await settleParent(ctx, parent, { queue });
+  const standIns = new Set(all.flatMap((p) => p.content.after?.parents.map((d) => d.job) ?? []));
+  for (const holder of new Set(standsFor.values())) if (standIns.has(holder)) await settleParent(ctx, holder);
   for (let i = 0; i < all.length; i++) {
     if (answers[i] === null && ids[i] === all[i].job.id && all[i].content.after !== null)
       await decideChild(ctx, all[i].job.id, { queue: all[i].job.queue, waitingName: formatName(all[i].name) });
   }
   return ids;
+}
+
+/** Points the job's parents that were not written at the jobs that answered them; true if any. */
+function repoint(p: Placement, standsFor: ReadonlyMap<string, string>): boolean {
+  const after = p.content.after;
+  if (after === null || !after.parents.some((d) => standsFor.has(d.job))) return false;
+  p.content.after = {
+    rule: after.rule,
+    parents: after.parents.map((d) => ({ ...d, job: standsFor.get(d.job) ?? d.job })),
+  };
+  return true;
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkHostName, InvalidOptionError, isArray, StorageOperationError, type NewJob } from '@oddjob/core';
 import { decodeContent, encodeContent, type JobContent } from './content.js';
-import { errnoCode, isMissing, unlinkQuietly, writeTemp } from './durable.js';
+import { errnoCode, isMissing, rewriteFile, unlinkQuietly, writeTemp } from './durable.js';
 import { describeCondition, PROVIDER, toStoreError } from './errors.js';
 import { fsOps } from './fs-ops.js';
 import type { StateDir } from './layout.js';
@@ -169,10 +169,12 @@ export async function placeJobs(
   now: number,
   items: readonly Placement[],
   /**
-   * Runs after the keys are taken and before any job appears, told which jobs will be placed (not
-   * unique-key duplicates): it may still choose their state and name (insert-flow.ts).
+   * Runs after the keys are taken and before any job appears, told for each job the holder of its
+   * unique key that answers it (not placed), or null (placed): it may still choose the placed
+   * jobs' state and name, and change their content, returning the indexes of those it changed
+   * (insert-flow.ts).
    */
-  beforeRename?: (placing: readonly boolean[]) => Promise<void>,
+  beforeRename?: (holders: readonly (string | null)[]) => Promise<readonly number[]>,
 ): Promise<string[]> {
   const jobs = items.map((p) => p.job);
   const queues = new Set(jobs.map((j) => j.queue));
@@ -220,7 +222,9 @@ export async function placeJobs(
         await p.history();
       }),
     );
-    if (beforeRename) await beforeRename(ids.map((id) => id === null));
+    if (beforeRename) {
+      for (const i of await beforeRename(ids.slice())) await rewriteFile(temps[i]!, encodeContent(items[i].content));
+    }
     const dirs = new Set<string>();
     const renamed = await Promise.allSettled(
       items.map(async (p, i) => {

@@ -13,7 +13,9 @@ import { insertKeyed, type RunStatement } from './insert-jobs.js';
  *    job (stored, or earlier in the batch) are answered with that job's id and not written; a child
  *    naming such a job as a parent waits for the job that stands in for it.
  * 3. The insert (sql/insert-jobs.ts) writes jobs with parents as `waiting` ('parents'), keyed jobs
- *    that do not 'allow' as `waiting` ('slot'), the rest `new`.
+ *    that do not 'allow' as `waiting` ('slot'), the rest `new`. A batch job answered by the holder
+ *    of its unique key is not written: its children in the batch are re-pointed to the holder,
+ *    which is then flagged and locked as a stored parent is in step 1.
  * 4. flow_settle writes the dependency rows, records parents already final, decides children whose
  *    parents have all ended, and admits the keys' waiting jobs while slots are free.
  */
@@ -32,6 +34,7 @@ export async function insertFlow(ops: PgOps, jobs: readonly NewJob[], run: RunSt
   const rest = jobs.filter((j) => !skipped.has(j.id)).map((j) => standIn(j, skipped));
   const answers = rest.length > 0 ? await insertKeyed(ops, rest, run, notify) : new Map<string, string>();
   const added = rest.filter((j) => answers.get(j.id) === j.id);
+  await repointToHolders(rest, added, answers, run);
   const children = added.filter((j) => (j.after ?? null) !== null).map((j) => j.id);
   const slotKeys = distinct(
     added.flatMap((j) => (j.concurrency && j.concurrency.alreadyRunning !== 'allow' ? [j.concurrency.key] : [])),
@@ -40,6 +43,35 @@ export async function insertFlow(ops: PgOps, jobs: readonly NewJob[], run: RunSt
     await run('settle added jobs', 'settleAdded', [ops.now(), slotKeys, children, notify]);
   }
   return jobs.map((j) => skipped.get(j.id) ?? answers.get(j.id)!);
+}
+
+/**
+ * Children written with a batch parent that its unique key's holder answered: the holder stands for
+ * it. Locking the holder after the keys breaks step 1's order only on this rare path; PostgreSQL
+ * would end a resulting deadlock by failing one of the two transactions, never by losing a job.
+ */
+async function repointToHolders(
+  rest: readonly NewJob[],
+  added: readonly NewJob[],
+  answers: ReadonlyMap<string, string>,
+  run: RunStatement,
+): Promise<void> {
+  const holderOf = new Map<string, string>();
+  for (const j of rest) {
+    const answer = answers.get(j.id);
+    if (answer !== undefined && answer !== j.id) holderOf.set(j.id, answer);
+  }
+  if (holderOf.size === 0) return;
+  const children = added.filter((j) => j.after?.parents.some((p) => holderOf.has(p.job)));
+  if (children.length === 0) return;
+  const holders = distinct([...holderOf.values()]);
+  const found = new Set(
+    ((await run('lock parent jobs', 'flowParents', [holders])) as { id: string }[]).map((r) => r.id),
+  );
+  const gone = holders.filter((id) => !found.has(id)); // purged since the insert met its key
+  if (gone.length > 0) throw new UnknownParentError(gone);
+  const after = children.map((j) => JSON.stringify(standIn(j, holderOf).after));
+  await run('re-point children to unique-key holders', 'repointParents', [children.map((j) => j.id), after]);
 }
 
 /** The 'skip' jobs not to write, each with the id of the unfinished job of its key that answers it. */

@@ -192,6 +192,32 @@ export function describeDependencyContract(t: ContractContext): void {
       expect(await t.h.admin.listJobs()).to.have.length(before);
     });
 
+    it('a batch parent answered by a held unique key stands for the holder: its child waits on that job', async function () {
+      const holder = await t.add(1, { uniqueKey: 'u-dep' });
+      const ids = await t.adder.addJobs([
+        { call: call(2), options: { uniqueKey: 'u-dep' } },
+        { call: call(3), options: { after: [0] } },
+      ]);
+      expect(ids[0]).to.equal(holder);
+      const child = await f.get(ids[1]);
+      expect([child.status, child.waitingFor]).to.deep.equal(['waiting', 'parents']);
+      expect(child.after!.parents).to.deep.equal([{ job: holder, when: 'succeeded' }]);
+      await f.finish(holder, 'done');
+      expect(await f.status(ids[1])).to.equal('new');
+    });
+
+    it("a batch parent answered by 'skip' stands for the busy key's job: its child waits on that job", async function () {
+      const busy = await t.add(1, { concurrencyKey: 'k-dep', alreadyRunning: 'skip' });
+      const ids = await t.adder.addJobs([
+        { call: call(2), options: { concurrencyKey: 'k-dep', alreadyRunning: 'skip' } },
+        { call: call(3), options: { after: [{ job: 0, when: 'failed' }] } },
+      ]);
+      expect(ids[0]).to.equal(busy);
+      expect((await f.get(ids[1])).after!.parents).to.deep.equal([{ job: busy, when: 'failed' }]);
+      await f.finish(busy, 'failed');
+      expect(await f.status(ids[1])).to.equal('new');
+    });
+
     it('remembers a purged parent: a child waiting on others is decided by what the parent ended as', async function () {
       const a = await t.add(1);
       const b = await t.add(2);

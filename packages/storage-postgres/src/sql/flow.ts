@@ -20,6 +20,18 @@ export function flowParents({ s, statement }: SqlContext): Statement {
 }
 
 /**
+ * Children of a batch whose parent, a job of the same batch, was answered by the holder of its
+ * unique key (and so not written): they wait on the holder instead, which flowParents has flagged
+ * and locked. The rare path; $1 child ids, $2 their `after` as JSON texts.
+ */
+export function repointParents({ s, statement }: SqlContext): Statement {
+  return statement(
+    'repoint_parents',
+    `UPDATE ${s}.jobs j SET after = x.after::jsonb FROM unnest($1::uuid[], $2::text[]) AS x(id, after) WHERE j.id = x.id`,
+  );
+}
+
+/**
  * The advisory locks of the batch's concurrency keys, in sorted ("C") order, as the release
  * function takes them, so two transactions never wait on each other's keys in a cycle. Held until
  * commit: the 'skip' lookup, the insert and the admission then see every other admission of the

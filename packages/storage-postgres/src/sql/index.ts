@@ -20,7 +20,7 @@ import { heartbeatExecutor, listExecutors, removeExecutor } from './executors.js
 import { claim } from './claim.js';
 import { sqlContext } from './context.js';
 import { extendLeases } from './extend-leases.js';
-import { flowParents, keyHolders, lockKeys, settleAdded } from './flow.js';
+import { flowParents, keyHolders, lockKeys, repointParents, settleAdded } from './flow.js';
 import { insertJobs, lookupHolders } from './insert-jobs.js';
 import { recordAttempted } from './insert-attempted.js';
 import { recordDone } from './record-done.js';
@@ -41,6 +41,7 @@ const BUILDERS = {
   flowParents,
   lockKeys,
   keyHolders,
+  repointParents,
   settleAdded,
   recordAttempted,
   claim,
