@@ -12,11 +12,13 @@
  *   observability  the executor with @oddjob/metrics' metrics and tracing, without and with an SDK (observability.ts)
  *   race-next OddJob vs the newest graphile-worker, pg-boss and Sidequest, all on Node 24 (race-next.ts, next/)
  *   wait      1,000 concurrent waitForJob calls on PostgreSQL against a drain nobody waits on (wait.ts)
+ *   keyed     what concurrency keys and dependency chains cost on PostgreSQL, against plain jobs (keyed-pg.ts)
  *   steady    enqueue-to-start latency on PostgreSQL idle and under a steady load at half the max rate (steady.ts)
  */
 import { main as dashboard } from './dashboard.js';
 import { main as executor } from './executor.js';
 import { main as fs } from './fs.js';
+import { main as keyed } from './keyed-pg.js';
 import { main as observability } from './observability.js';
 import { main as programs } from './programs.js';
 import { main as race } from './race/run-race.js';
@@ -38,6 +40,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'race-next': () => raceNext(),
   wait: () => wait(),
   steady: () => steady([]),
+  keyed: () => keyed([]),
 };
 
 async function run(): Promise<void> {

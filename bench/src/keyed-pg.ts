@@ -2,13 +2,14 @@
  * What concurrency keys and dependencies cost on PostgreSQL, against plain jobs, through the store
  * alone (no executor: claim, record done, repeat), so the figures are the store's statements:
  *
- *   node bench/dist/src/keyed-pg.js [jobs=20000] [rounds=3]
+ *   npm run bench -- keyed   (or: node bench/dist/src/keyed-pg.js [jobs=20000] [rounds=3])
  *
  * Modes, interleaved per round: `plain` (no options), `keyed` (jobs spread over 20 keys of limit 1:
  * at most 20 claimable at once, each done admits the key's next), `chain` (jobs in 20 chains, each
  * job waiting for the one before it). Reported: enqueue and drain jobs/s (medians).
  * KEYED_WORKERS (default 4) claim loops of KEYED_BATCH (default 50) jobs each.
  */
+import { pathToFileURL } from 'node:url';
 import { PostgresJobStore } from '@oddjob/storage-postgres';
 import type { JobSpec } from '@oddjob/core';
 import { median, nowMs } from './race/measure.js';
@@ -107,4 +108,4 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
   await dropSchema(PG_URL, SCHEMA);
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
