@@ -24,7 +24,7 @@ import { settleParent, pendingParents } from './deps.js';
 import { requeueKeyed } from './requeue-keyed.js';
 import {
   endedName,
-  flowOf,
+  requeuedName,
   formatName,
   ID_PATTERN,
   lastRunOf,
@@ -239,18 +239,7 @@ export async function requeueJob(ctx: StoreContext, id: string, runAt: Date | un
     ctx,
     id,
     (p) => isFinalStatus(statusOf(p)),
-    // The latest attempt stays on the job (as on every store) until the next claim; the result goes.
-    (p, now) => ({
-      state: 'ready',
-      runAt: runAt?.getTime() ?? now,
-      id: p.id,
-      status: 'new',
-      attempts: 0,
-      updatedAt: now,
-      ...lastRunOf(p),
-      pinned: p.pinned,
-      ...flowOf(p),
-    }),
+    (p, now) => requeuedName(p, runAt?.getTime() ?? now, now),
   );
   if (moved === null) return false;
   const { from, to } = moved;

@@ -21,6 +21,7 @@ import { decidedOf } from './flow-content.js';
 import { jobsEnded } from './flow-end.js';
 import { isFinalState } from './flow-state.js';
 import { fsOps } from './fs-ops.js';
+import { listOrNone } from './list-dir.js';
 import { endedName, formatName, parseName, type FinalName, type ParsedName, type WaitingName } from './job-names.js';
 import { withKeyLocks } from './key-lock.js';
 import { admits, keyHash, listMembers, putMember, readyOf, syncKey, waitMemberName } from './keys.js';
@@ -41,15 +42,6 @@ async function createFile(path: string, text: string): Promise<void> {
     }
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
-  }
-}
-
-async function listOrNone(dir: string): Promise<string[]> {
-  try {
-    return await fsOps.readdir(dir);
-  } catch (err) {
-    if (isMissing(err) || errnoCode(err) === 'ENOTDIR') return [];
-    throw err;
   }
 }
 

@@ -129,6 +129,24 @@ export function endedName(p: ParsedName, state: 'failed' | 'cancelled', finished
   };
 }
 
+/**
+ * The name of a final job requeued (admin requeue): ready at `runAt`, its attempts counted afresh,
+ * its latest attempt kept (as on every store) until the next claim; the result goes.
+ */
+export function requeuedName(p: ParsedName, runAt: number, now: number): ReadyName {
+  return {
+    state: 'ready',
+    runAt,
+    id: p.id,
+    status: 'new',
+    attempts: 0,
+    updatedAt: now,
+    ...lastRunOf(p),
+    pinned: p.pinned,
+    ...flowOf(p),
+  };
+}
+
 /** The flow flags a name carries on to the next name of the same job. */
 export function flowOf(p: FlowFlags): FlowFlags {
   return { priority: p.priority, keyed: p.keyed, holds: p.holds };

@@ -13,10 +13,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, isMissing } from './durable.js';
 import { decideChild, dropRecords, settleParent } from './deps.js';
 import { describeCondition, toStoreError } from './errors.js';
-import { fsOps } from './fs-ops.js';
+import { listOrNone } from './list-dir.js';
 import type { WaitingName } from './job-names.js';
 import { withKeyLocks } from './key-lock.js';
 import { reconcileKey } from './keys.js';
@@ -24,15 +23,6 @@ import type { StoreContext } from './store-context.js';
 
 /** Records of a child that is nowhere are an add in flight's, until they are this old. */
 const IN_FLIGHT_MS = 10 * 60_000;
-
-async function listOrNone(dir: string): Promise<string[]> {
-  try {
-    return await fsOps.readdir(dir);
-  } catch (err) {
-    if (isMissing(err) || errnoCode(err) === 'ENOTDIR') return [];
-    throw err;
-  }
-}
 
 export async function recoverFlow(ctx: StoreContext): Promise<void> {
   for (const parent of await listOrNone(ctx.layout.parents)) await settleParent(ctx, parent);

@@ -6,7 +6,7 @@
  */
 import { isMissing } from './durable.js';
 import { fsOps } from './fs-ops.js';
-import { flowOf, formatName, lastRunOf, type ReadyName, type WaitingName } from './job-names.js';
+import { formatName, requeuedName, type ReadyName, type WaitingName } from './job-names.js';
 import { withKeyLocks } from './key-lock.js';
 import { admits, dropMember, keyHash, listMembers, putMember, syncKey, waitMemberName } from './keys.js';
 import type { StateDir } from './layout.js';
@@ -24,17 +24,7 @@ export async function requeueKeyed(
   const hash = keyHash(c.key);
   const p = loc.parsed;
   const now = ctx.nowMs();
-  const ready: ReadyName = {
-    state: 'ready',
-    runAt: runAt?.getTime() ?? now,
-    id: p.id,
-    status: 'new',
-    attempts: 0,
-    updatedAt: now,
-    ...lastRunOf(p),
-    pinned: p.pinned,
-    ...flowOf(p),
-  };
+  const ready = requeuedName(p, runAt?.getTime() ?? now, now);
   const moved = await withKeyLocks(ctx, [hash], async () => {
     const members = (await listMembers(ctx, hash)).filter((m) => m.id !== p.id);
     const admitted = admits(members, c.limit, c.alreadyRunning);

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir, isMissing, writeTemp, unlinkQuietly } from './durable.js';
 import { fsOps } from './fs-ops.js';
+import { listOrNone } from './list-dir.js';
 import { STATE_DIRS, type Layout, type StateDir } from './layout.js';
 import { parseName } from './job-names.js';
 
@@ -98,13 +99,4 @@ export function layout2Name(state: StateDir, name: string): string | null {
       next = `${f.join('~')}~~~~p`;
   }
   return parseName(state, next) ? next : null;
-}
-
-async function listOrNone(dir: string): Promise<string[]> {
-  try {
-    return await fsOps.readdir(dir);
-  } catch (err) {
-    if (isMissing(err)) return [];
-    throw err;
-  }
 }
