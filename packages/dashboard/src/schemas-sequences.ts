@@ -1,5 +1,5 @@
 /** JSON schemas of the sequence routes (apart from schemas.ts, which is about jobs). */
-import { STATUSES } from './schemas.js';
+import { afterView, STATUSES } from './schemas.js';
 
 const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 const STEP_STATUSES = [
@@ -63,23 +63,9 @@ const step = {
       description: "the step's status: the job's, with skipped branches (cancelled by their parents) told apart",
     },
     jobStatus: { type: 'string', enum: STATUSES },
-    after: {
-      type: ['object', 'null'],
-      properties: {
-        rule: { type: 'string', enum: ['each', 'mixed'] },
-        parents: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              step: { type: ['string', 'null'], description: 'null for a parent outside the run' },
-              job: { type: 'string' },
-              when: { type: 'string', enum: ['succeeded', 'failed', 'finished'] },
-            },
-          },
-        },
-      },
-    },
+    after: afterView("the step's parents, by step name, and the rule they decide it by", {
+      step: { type: ['string', 'null'], description: 'null for a parent outside the run' },
+    }),
     queue: { type: 'string' },
     target: { type: 'string' },
     method: { type: 'string' },

@@ -1,6 +1,28 @@
 /** JSON schemas shared by the routes; loose on output (additionalProperties) so new store fields pass through. */
 import type { JobStatus } from '@oddjob/core';
 
+/** A job's `after` (its parents and their rule); `parent` adds fields to each parent. */
+export function afterView(description: string, parent: Record<string, object> = {}) {
+  return {
+    type: ['object', 'null'],
+    description,
+    properties: {
+      rule: { type: 'string', enum: ['each', 'mixed'] },
+      parents: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            ...parent,
+            job: { type: 'string' },
+            when: { type: 'string', enum: ['succeeded', 'failed', 'finished'] },
+          },
+        },
+      },
+    },
+  } as const;
+}
+
 export const STATUSES = ['waiting', 'new', 'processing', 'retry', 'done', 'failed', 'cancelled'] as const;
 export const FINAL = ['done', 'failed', 'cancelled'] as const;
 // Fails to compile when core's JobStatus gains or loses a member this list does not: the response
@@ -62,23 +84,7 @@ export const jobDetail = {
     ...jobSummary.properties,
     uniqueKey: { type: ['string', 'null'] },
     uniqueScope: { type: 'string', enum: ['queued', 'unfinished', 'stored'] },
-    after: {
-      type: ['object', 'null'],
-      description: 'the parent jobs it waits for (or waited for), and the rule they decide it by',
-      properties: {
-        rule: { type: 'string', enum: ['each', 'mixed'] },
-        parents: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              job: { type: 'string' },
-              when: { type: 'string', enum: ['succeeded', 'failed', 'finished'] },
-            },
-          },
-        },
-      },
-    },
+    after: afterView('the parent jobs it waits for (or waited for), and the rule they decide it by'),
     concurrency: concurrencyView,
   },
 } as const;
