@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { PostgresJobStore } from '@oddjob/storage-postgres';
 import { expect } from 'chai';
-import type pg from 'pg';
 import { RecordingJob, registry } from './fixtures/recording-job.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import { adminPool, dropSchema, PG_URL, requirePostgres, uniqueSchema } from './pg.js';
+import { PG_URL } from './pg.js';
+import { pgWorkerSuite } from './pg-suite.js';
 import { waitFor } from './wait.js';
-import { killAll, startWorkers, stopGracefully, waitReady, type WorkerProcess } from './workers.js';
+import { startWorkers, stopGracefully, waitReady, type WorkerProcess } from './workers.js';
 
 const QUEUE = 'it';
 const TOTAL = 10_000;
@@ -18,44 +18,7 @@ const BATCH = 1_000;
  * real processes that share nothing but the database.
  */
 describe('distributed executors on PostgreSQL (worker processes)', function () {
-  let admin: pg.Pool;
-  let workers: WorkerProcess[] = [];
-  let store: PostgresJobStore | null = null;
-  let schema: string | null = null;
-
-  before(async function () {
-    await requirePostgres(this);
-    admin = adminPool();
-  });
-
-  after(async function () {
-    await admin?.end();
-  });
-
-  afterEach(async function () {
-    // Whatever happened, no worker outlives its test and no schema is left behind.
-    await killAll(workers);
-    workers = [];
-    await store?.close();
-    store = null;
-    if (schema !== null) await dropSchema(admin, schema);
-    schema = null;
-  });
-
-  /** A fresh schema, migrated by the test, with the execution log table the workers write to. */
-  async function setUp(label: string): Promise<PostgresJobStore> {
-    schema = uniqueSchema(label);
-    store = await PostgresJobStore.open({
-      connection: { connectionString: PG_URL, max: 2, application_name: 'oj-it-producer' },
-      schema,
-      onBackgroundError: () => undefined,
-    });
-    // No primary key on purpose: a job that runs twice must be able to show up twice.
-    await admin.query(
-      `CREATE TABLE ${schema}.ran (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
-    );
-    return store;
-  }
+  const t = pgWorkerSuite();
 
   function workerConfigs(
     count: number,
@@ -63,7 +26,7 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
   ): WorkerConfig[] {
     return Array.from({ length: count }, (_, i) => ({
       url: PG_URL,
-      schema: schema!,
+      schema: t.schema!,
       label: `w${i}`,
       owner: `it-w${i}-${process.pid}`,
       queue: QUEUE,
@@ -108,33 +71,19 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     );
   }
 
-  /** Executions per job id, from the log the workers wrote. */
-  async function executions(): Promise<Map<string, string[]>> {
-    const { rows } = await admin.query<{ job_id: string; worker: string }>(
-      `SELECT job_id, worker FROM ${schema}.ran ORDER BY at`,
-    );
-    const byJob = new Map<string, string[]>();
-    for (const r of rows) {
-      const list = byJob.get(r.job_id);
-      if (list) list.push(r.worker);
-      else byJob.set(r.job_id, [r.worker]);
-    }
-    return byJob;
-  }
-
   it('runs 10,000 jobs from 3 processes exactly once while no lease expires', async function () {
     this.timeout(120_000);
-    const s = await setUp('exactly_once');
+    const s = await t.setUp('exactly_once');
     // A 60 s lease cannot expire during the run, so any second execution would be a claim bug.
-    workers = startWorkers(workerConfigs(3, { workers: 8, maxPending: 16, leaseMs: 60_000, pulseMs: 500 }));
-    await waitReady(workers);
+    t.workers = startWorkers(workerConfigs(3, { workers: 8, maxPending: 16, leaseMs: 60_000, pulseMs: 500 }));
+    await waitReady(t.workers);
 
     const ids = await enqueue(s, 0);
     expect(new Set(ids).size).to.equal(TOTAL);
-    await waitAllDone(s, workers, 90_000);
-    await stopGracefully(workers);
+    await waitAllDone(s, t.workers, 90_000);
+    await stopGracefully(t.workers);
 
-    const ran = await executions();
+    const ran = await t.executions();
     const twice = [...ran].filter(([, by]) => by.length > 1);
     expect(twice, 'jobs executed more than once').to.deep.equal([]);
     expect(ran.size).to.equal(TOTAL);
@@ -142,8 +91,8 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
 
     const counts = await s.countJobs({ queue: QUEUE });
     expect(counts).to.deep.equal([{ queue: QUEUE, status: 'done', count: TOTAL }]);
-    const { rows: attempts } = await admin.query<{ attempts: number; n: number }>(
-      `SELECT attempts, count(*)::int AS n FROM ${schema}.jobs GROUP BY attempts`,
+    const { rows: attempts } = await t.admin.query<{ attempts: number; n: number }>(
+      `SELECT attempts, count(*)::int AS n FROM ${t.schema}.jobs GROUP BY attempts`,
     );
     expect(attempts, 'every job was claimed exactly once').to.deep.equal([{ attempts: 1, n: TOTAL }]);
 
@@ -152,17 +101,17 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     const busy = [...perWorker.values()].filter((n) => n > 0).length;
     expect(busy, `work spread: ${JSON.stringify([...perWorker])}`).to.be.greaterThan(1);
     // Each worker's own count (printed at graceful shutdown) agrees with the table.
-    for (const w of workers) expect(w.reportedExecutions, w.label).to.equal(perWorker.get(w.label) ?? 0);
+    for (const w of t.workers) expect(w.reportedExecutions, w.label).to.equal(perWorker.get(w.label) ?? 0);
     console.log(`      executions per worker: ${JSON.stringify(Object.fromEntries(perWorker))}`);
   });
 
   it("after a SIGKILL, the killed worker's jobs run again once their leases expire; no job is lost", async function () {
     this.timeout(120_000);
-    const s = await setUp('sigkill');
+    const s = await t.setUp('sigkill');
     const maxPending = 8;
-    workers = startWorkers(workerConfigs(3, { workers: 4, maxPending, leaseMs: 2_000, pulseMs: 250 }));
-    await waitReady(workers);
-    const [victim, ...survivors] = workers as [WorkerProcess, ...WorkerProcess[]];
+    t.workers = startWorkers(workerConfigs(3, { workers: 4, maxPending, leaseMs: 2_000, pulseMs: 250 }));
+    await waitReady(t.workers);
+    const [victim, ...survivors] = t.workers as [WorkerProcess, ...WorkerProcess[]];
 
     const ids = await enqueue(s, 3);
     // Mid-run: the victim has done real work and much remains for the survivors.
@@ -170,9 +119,9 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     await waitFor(
       'the victim to be busy mid-run',
       async () => {
-        for (const w of workers) w.assertAlive();
-        const { rows } = await admin.query<{ victim: number; total: number }>(
-          `SELECT count(*) FILTER (WHERE worker = $1)::int AS victim, count(*)::int AS total FROM ${schema}.ran`,
+        for (const w of t.workers) w.assertAlive();
+        const { rows } = await t.admin.query<{ victim: number; total: number }>(
+          `SELECT count(*) FILTER (WHERE worker = $1)::int AS victim, count(*)::int AS total FROM ${t.schema}.ran`,
           [victim.label],
         );
         progress = rows[0]!;
@@ -184,8 +133,8 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     expect((await victim.exited).signal).to.equal('SIGKILL');
     // The jobs whose lease the victim held when it died: frozen now (a dead process writes nothing)
     // until the leases expire, at least ~1.3 s from here (renewed a third into a 2 s lease).
-    const { rows: heldRows } = await admin.query<{ id: string }>(
-      `SELECT id FROM ${schema}.jobs WHERE status = 'processing' AND lease_owner = $1`,
+    const { rows: heldRows } = await t.admin.query<{ id: string }>(
+      `SELECT id FROM ${t.schema}.jobs WHERE status = 'processing' AND lease_owner = $1`,
       [victim.config.owner],
     );
     const heldAtKill = new Set(heldRows.map((r) => r.id));
@@ -193,13 +142,13 @@ describe('distributed executors on PostgreSQL (worker processes)', function () {
     await waitAllDone(s, survivors, 90_000);
     await stopGracefully(survivors);
 
-    const ran = await executions();
+    const ran = await t.executions();
     expect(ran.size, 'distinct jobs executed').to.equal(TOTAL);
     for (const id of ids) expect(ran.has(id), `job ${id} never ran`).to.equal(true);
     expect(await s.countJobs({ queue: QUEUE })).to.deep.equal([{ queue: QUEUE, status: 'done', count: TOTAL }]);
 
-    const { rows: finals } = await admin.query<{ id: string; lease_owner: string; attempts: number }>(
-      `SELECT id, lease_owner, attempts FROM ${schema}.jobs`,
+    const { rows: finals } = await t.admin.query<{ id: string; lease_owner: string; attempts: number }>(
+      `SELECT id, lease_owner, attempts FROM ${t.schema}.jobs`,
     );
     const final = new Map(finals.map((r) => [r.id, r]));
     const duplicated = [...ran].filter(([, by]) => by.length > 1);

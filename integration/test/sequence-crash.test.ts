@@ -1,14 +1,13 @@
 import 'reflect-metadata';
 import { getSequenceRun, listSequenceRuns, sequenceJob, type SequenceRun } from '@oddjob/core';
-import { PostgresJobStore } from '@oddjob/storage-postgres';
 import { expect } from 'chai';
-import type pg from 'pg';
 import { SEQUENCE_QUEUE } from './fixtures/crash-sequence.js';
 import { registry } from './fixtures/recording-job.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import { adminPool, dropSchema, PG_URL, requirePostgres, uniqueSchema } from './pg.js';
+import { PG_URL } from './pg.js';
+import { pgWorkerSuite } from './pg-suite.js';
 import { waitFor } from './wait.js';
-import { killAll, startWorkers, waitReady, stopGracefully, type WorkerProcess } from './workers.js';
+import { startWorkers, waitReady, stopGracefully, type WorkerProcess } from './workers.js';
 
 /**
  * A sequence run survives the death of the process running one of its steps: the store holds the
@@ -17,33 +16,12 @@ import { killAll, startWorkers, waitReady, stopGracefully, type WorkerProcess } 
  * that implements dependencies (JobOptions.after).
  */
 describe('a sequence on PostgreSQL, its executor killed mid-step (worker processes)', function () {
-  let admin: pg.Pool;
-  let workers: WorkerProcess[] = [];
-  let store: PostgresJobStore | null = null;
-  let schema: string | null = null;
-
-  before(async function () {
-    await requirePostgres(this);
-    admin = adminPool();
-  });
-
-  after(async function () {
-    await admin?.end();
-  });
-
-  afterEach(async function () {
-    await killAll(workers);
-    workers = [];
-    await store?.close();
-    store = null;
-    if (schema !== null) await dropSchema(admin, schema);
-    schema = null;
-  });
+  const t = pgWorkerSuite();
 
   function worker(label: string): WorkerConfig {
     return {
       url: PG_URL,
-      schema: schema!,
+      schema: t.schema!,
       label,
       owner: `it-seq-${label}-${process.pid}`,
       queue: SEQUENCE_QUEUE,
@@ -55,31 +33,11 @@ describe('a sequence on PostgreSQL, its executor killed mid-step (worker process
     };
   }
 
-  /** Executions per job id, in order, from the log the workers wrote. */
-  async function executions(): Promise<Map<string, string[]>> {
-    const { rows } = await admin.query<{ job_id: string; worker: string }>(
-      `SELECT job_id, worker FROM ${schema}.ran ORDER BY at`,
-    );
-    const byJob = new Map<string, string[]>();
-    for (const r of rows) byJob.set(r.job_id, [...(byJob.get(r.job_id) ?? []), r.worker]);
-    return byJob;
-  }
-
   it('a step whose process was SIGKILLed runs again elsewhere once its lease expires; the run completes, each step once more at most', async function () {
     this.timeout(120_000);
-    schema = uniqueSchema('seq_crash');
-    store = await PostgresJobStore.open({
-      connection: { connectionString: PG_URL, max: 2, application_name: 'oj-it-producer' },
-      schema,
-      onBackgroundError: () => undefined,
-    });
-    const s = store;
-    // No primary key: a step that runs twice must show up twice.
-    await admin.query(
-      `CREATE TABLE ${schema}.ran (job_id uuid NOT NULL, worker text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
-    );
-    const [victim] = (workers = startWorkers([worker('victim')])) as [WorkerProcess];
-    await waitReady(workers);
+    const s = await t.setUp('seq_crash');
+    const [victim] = (t.workers = startWorkers([worker('victim')])) as [WorkerProcess];
+    await waitReady(t.workers);
 
     // A starter job, as a schedule makes: the victim starts the run (its id is the starter's id).
     const run = await s.adder({ registry }).addJob(sequenceJob('it.crash'), { queue: SEQUENCE_QUEUE });
@@ -91,7 +49,7 @@ describe('a sequence on PostgreSQL, its executor killed mid-step (worker process
         read = await getSequenceRun(s, run);
         const step = read?.steps.find((x) => x.step === 'two');
         if (step?.status !== 'running') return undefined;
-        const { rows } = await admin.query(`SELECT 1 FROM ${schema}.ran WHERE job_id = $1`, [step.jobId]);
+        const { rows } = await t.admin.query(`SELECT 1 FROM ${t.schema}.ran WHERE job_id = $1`, [step.jobId]);
         return rows.length > 0 ? step.jobId : undefined;
       },
       {
@@ -105,7 +63,7 @@ describe('a sequence on PostgreSQL, its executor killed mid-step (worker process
     expect((await getSequenceRun(s, run))!.status).to.equal('running');
 
     const [survivor] = startWorkers([worker('survivor')]) as [WorkerProcess];
-    workers.push(survivor);
+    t.workers.push(survivor);
     await waitReady([survivor]);
     await waitFor(
       'the run to end',
@@ -133,7 +91,7 @@ describe('a sequence on PostgreSQL, its executor killed mid-step (worker process
     expect((await listSequenceRuns(s)).map((r) => r.run)).to.deep.equal([run]);
     expect(await s.listJobs()).to.have.length(4);
 
-    const ran = await executions();
+    const ran = await t.executions();
     const [one, , three] = ended.steps;
     expect(ran.get(one.jobId), 'step one').to.deep.equal(['victim']);
     // The killed attempt, then exactly one more, on the survivor, under a second claim.
