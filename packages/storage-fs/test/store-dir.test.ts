@@ -1,29 +1,15 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreSetupError, type NewJob } from '@oddjob/core';
+import { newJobFixture } from '@oddjob/core/testing';
 import { expect } from 'chai';
 import { FileJobStore } from '../src/index.js';
 import { rejection, removeDir, tempDir } from './helpers.js';
 import { startChild } from './processes.js';
 
 /** A job row as insertJobs takes it; the id is all these tests vary. */
-const jobRow = (id: string): NewJob => ({
-  id,
-  queue: 'q',
-  target: 't',
-  method: 'm',
-  args: '[]',
-  runAt: null,
-  retry: { maxAttempts: 1, backoff: { kind: 'fixed', delayMs: 0 } },
-  metadata: {},
-  uniqueKey: null,
-  pinnedHost: null,
-  uniqueScope: 'stored',
-  priority: 0,
-  after: null,
-  concurrency: null,
-  sequence: null,
-});
+const jobRow = (id: string): NewJob =>
+  newJobFixture(id, { queue: 'q', retry: { maxAttempts: 1, backoff: { kind: 'fixed', delayMs: 0 } } });
 
 describe('fs store: opening a directory', function () {
   let base: string;

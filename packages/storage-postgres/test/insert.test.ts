@@ -1,4 +1,5 @@
 import { JobArgumentError, newJobId, Retry, type NewJob } from '@oddjob/core';
+import { newJobFixture } from '@oddjob/core/testing';
 import { expect } from 'chai';
 import { openTestStore, requirePostgres } from './pg-helpers.js';
 
@@ -6,24 +7,7 @@ import { openTestStore, requirePostgres } from './pg-helpers.js';
 // sql/insert-jobs.ts. These pin down that every job still gets exactly its own values.
 
 function job(over: Partial<NewJob> = {}): NewJob {
-  return {
-    id: newJobId(),
-    queue: 'default',
-    target: 't',
-    method: 'run',
-    args: '{"json":[]}',
-    runAt: null,
-    retry: Retry.fixed(3, 10),
-    metadata: {},
-    uniqueKey: null,
-    pinnedHost: null,
-    uniqueScope: 'stored',
-    priority: 0,
-    after: null,
-    concurrency: null,
-    sequence: null,
-    ...over,
-  };
+  return newJobFixture(newJobId(), { method: 'run', args: '{"json":[]}', retry: Retry.fixed(3, 10), ...over });
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {

@@ -13,6 +13,7 @@ import {
 import { placeBatch, type BatchState } from '../src/flow-placement.js';
 import { statePieces, stateRequest } from '../src/flow-writer.js';
 import { byClaimOrder } from '@oddjob/core';
+import { newJobFixture } from '@oddjob/core/testing';
 import { dependencyErrorJson } from '../src/manager.js';
 import { holdsUniqueKey, jobToRow, rowToJob, type JobRow } from '../src/row-mapping.js';
 import { schemaNames } from '../src/index.js';
@@ -22,26 +23,7 @@ import * as F from '../src/statements/flow.js';
 const n = schemaNames('Sanity');
 const id = (i: number) => `01890a5d-ac96-774b-bcce-${String(i).padStart(12, '0')}`;
 
-function newJob(i: number, over: Partial<NewJob> = {}): NewJob {
-  return {
-    id: id(i),
-    queue: 'default',
-    target: 't',
-    method: 'm',
-    args: '[]',
-    runAt: null,
-    retry: DEFAULT_RETRY_POLICY,
-    metadata: {},
-    uniqueKey: null,
-    pinnedHost: null,
-    uniqueScope: 'stored',
-    priority: 0,
-    after: null,
-    concurrency: null,
-    sequence: null,
-    ...over,
-  };
-}
+const newJob = (i: number, over: Partial<NewJob> = {}): NewJob => newJobFixture(id(i), over);
 
 function row(over: Partial<JobRow> = {}): JobRow {
   const at = new Date(Date.UTC(2030, 0, 1));

@@ -1,28 +1,12 @@
 import { expect } from 'chai';
 import sql from 'mssql';
-import { DEFAULT_RETRY_POLICY, UnknownParentError, type NewJob } from '@oddjob/core';
+import { UnknownParentError, type NewJob } from '@oddjob/core';
 import { schemaNames, SqlServerJobWriter, type SqlServerContext } from '../src/index.js';
 import type { BuiltStatement } from '../src/statements.js';
+import { newJobFixture } from '@oddjob/core/testing';
 
 const id = (i: number) => `01890a5d-ac96-774b-bcce-${String(i).padStart(12, '0')}`;
-const job = (i: number, over: Partial<NewJob> = {}): NewJob => ({
-  id: id(i),
-  queue: 'default',
-  target: 't',
-  method: 'm',
-  args: '[]',
-  runAt: null,
-  retry: DEFAULT_RETRY_POLICY,
-  metadata: {},
-  uniqueKey: null,
-  pinnedHost: null,
-  uniqueScope: 'stored',
-  priority: 0,
-  after: null,
-  concurrency: null,
-  sequence: null,
-  ...over,
-});
+const job = (i: number, over: Partial<NewJob> = {}): NewJob => newJobFixture(id(i), over);
 
 /**
  * The writer's flow path against a stand-in that answers flowInsertState from a fixed state and
