@@ -11,10 +11,6 @@ type JobView = ReturnType<typeof jobDetail>;
 type RunView = ReturnType<typeof runView>;
 type RunList = { runs: ReturnType<typeof runSummaryView>[] };
 
-// The stores that keep jobs that wait today: the memory store is core's reference. The file and SQL
-// stores join this list as they gain dependencies, keys and sequence tags (their own helpers).
-const FLOW_STORES = new Set(['memory']);
-
 const ok = (n: number) => ({ target: 'flaky', method: 'ok', args: [n, new Date(0)] });
 
 const sequences = new SequenceRegistry();
@@ -28,7 +24,8 @@ sequences.define({
 });
 sequences.define({ name: 'other', steps: [{ name: 'only', call: ok(4) }] });
 
-for (const s of stores.filter((x) => FLOW_STORES.has(x.name))) {
+// Every store keeps jobs that wait, so the same API tests run on each.
+for (const s of stores) {
   describe(`dashboard API: jobs that wait and sequences (${s.name} store)`, function () {
     let f: Fixture;
     let app: FastifyInstance;
