@@ -69,7 +69,10 @@ export class ThroughputSampler {
         at: s[i].at.toISOString(),
         done: Math.max(0, b.done - a.done),
         failed: Math.max(0, b.failed - a.failed),
-        waiting: b.new + b.retry,
+        // Claimable or due later ('new' and 'retry'); 'waiting' is the status of jobs held by
+        // their parents or a key's slot, counted on its own.
+        queued: b.new + b.retry,
+        waiting: b.waiting,
         processing: b.processing,
       });
     }
