@@ -7,13 +7,14 @@ const PUBLIC = fileURLToPath(new URL('../../public/', import.meta.url));
 const FILES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'chart.js': 'text/javascript; charset=utf-8',
+  'job-page.js': 'text/javascript; charset=utf-8',
   'sequences.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 
 /**
  * A fixed list of files, read once: a static plugin would add a dependency and path handling for
- * three files that never change while the server runs.
+ * a handful of files that never change while the server runs.
  */
 export async function registerStatic(app: FastifyInstance, prefix: string): Promise<void> {
   const cache = new Map<string, Buffer>();
