@@ -103,4 +103,14 @@ export interface IJobQueueManager {
    * store that cannot tell simply omits this. Returns an unsubscribe function.
    */
   onJobsAvailable?(listener: (queue: string) => void): () => void;
+
+  /**
+   * Optional: how many jobs one claim should bring back to be worth its cost, for a store whose claim
+   * costs far more per call than per job (the file store lists the queue's whole backlog and fsyncs
+   * two directories on every claim, whatever its limit). An executor queue whose `maxPending` is not
+   * set then holds up to `max(workers * 2, 2 * claimBatchHint)` jobs, so that its claims (made once
+   * half of that is free) come in batches of about this size. A store that omits it gets the
+   * executor's plain default.
+   */
+  readonly claimBatchHint?: number;
 }

@@ -24,6 +24,8 @@ export interface QueueOptions {
    * fewer are pending and asks for at most the free room. Default workers * 2: enough to keep every
    * worker busy across one claim's round trip without hoarding jobs another executor could run. Raise
    * it for many short jobs on a remote database, where a claim's round trip costs more than a job.
+   * A store that says its claims need bigger batches (`IJobQueueManager.claimBatchHint`, the file
+   * store) raises the default to `2 * claimBatchHint` when that is more.
    */
   maxPending?: number;
   /**
@@ -76,11 +78,22 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
   return value;
 }
 
+/**
+ * workers * 2, or twice the store's claim batch hint when that is more (claims are made once half of
+ * maxPending is free, so they then bring back about the hint). A hint that is not a positive integer
+ * (a store's bug) is ignored rather than failing the queue.
+ */
+function defaultMaxPending(workers: number, claimBatchHint: number | undefined): number {
+  const hint = Number.isSafeInteger(claimBatchHint) && claimBatchHint! > 0 ? claimBatchHint! : 0;
+  return Math.max(workers * 2, hint * 2);
+}
+
 export function resolveQueueOptions(
   queue: string,
   options: QueueOptions,
   defaultOwner: string,
   host = hostname(),
+  claimBatchHint?: number,
 ): ResolvedQueueOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', `queue "${queue}": must be an object`);
@@ -94,7 +107,7 @@ export function resolveQueueOptions(
     // A lease must be renewed before it runs out; with a sweep this slow it could lapse between two.
     throw new InvalidOptionError('sweepMs', `must be at most leaseMs / 2 (${leaseMs / 2}), got ${sweepMs}`);
   }
-  const maxPending = positiveInteger('maxPending', options.maxPending, workers * 2);
+  const maxPending = positiveInteger('maxPending', options.maxPending, defaultMaxPending(workers, claimBatchHint));
   if (maxPending < workers) {
     throw new InvalidOptionError('maxPending', `must be at least workers (${workers}), got ${maxPending}`);
   }

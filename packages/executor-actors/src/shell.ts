@@ -202,7 +202,7 @@ export class JobExecutorShell {
     }
     if (this.queues.has(key)) return;
     if (this.stopping.has(key)) throw new ShellStateError(`cannot start queue "${name}": it is still stopping`);
-    const resolved = resolveQueueOptions(name, options, this.owner, this.host);
+    const resolved = resolveQueueOptions(name, options, this.owner, this.host, tenantHandle.store.claimBatchHint);
     if (resolved.sandbox !== null) checkSandboxTargets(resolved.sandbox, this.parts.registry);
     const logger = this.logger.child
       ? this.logger.child(tenant === undefined ? { queue: name } : { tenant, queue: name })

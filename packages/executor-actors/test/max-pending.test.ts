@@ -52,6 +52,40 @@ describe('JobExecutorShell: maxPending', () => {
     expect(seen[0].limit, 'the first claim asks for the whole room').to.equal(25);
   });
 
+  /** The limit of the first claim a queue of 2 workers makes on a store with this hint and options. */
+  async function firstClaimLimit(claimBatchHint: number | undefined, maxPending?: number): Promise<number> {
+    const registry = new JobRegistry();
+    class Work {
+      async run() {}
+    }
+    registry.register('work', Work);
+    const store = new MemoryJobStore();
+    await store.adder({ registry }).addJob(Work, (j) => j.run());
+    const limits: number[] = [];
+    const manager = wrapManager(store, {
+      claimJobs: (r) => {
+        limits.push(r.limit);
+        return store.claimJobs(r);
+      },
+      claimBatchHint,
+    });
+    shell = new JobExecutorShell({ manager, registry, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 2, pulseMs: 20, ...(maxPending === undefined ? {} : { maxPending }) });
+    await waitFor(async () => limits.length > 0, 'a claim');
+    await shell.shutdown({ timeoutMs: 1000 });
+    shell = undefined;
+    return limits[0];
+  }
+
+  it("takes twice the store's claim batch hint as the default when that is more than workers * 2", async () => {
+    expect(await firstClaimLimit(undefined), 'no hint: workers * 2').to.equal(4);
+    expect(await firstClaimLimit(15), 'hint 15').to.equal(30);
+    expect(await firstClaimLimit(1), 'a hint below workers changes nothing').to.equal(4);
+    expect(await firstClaimLimit(15, 6), 'an explicit maxPending wins').to.equal(6);
+    for (const bad of [0, -3, 2.5, Number.NaN, Infinity])
+      expect(await firstClaimLimit(bad), `a bad hint (${bad}) is ignored`).to.equal(4);
+  });
+
   it('refuses a maxPending below the number of workers', () => {
     shell = new JobExecutorShell({
       manager: new MemoryJobStore(),

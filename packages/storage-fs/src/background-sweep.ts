@@ -11,6 +11,8 @@ import type { StoreContext } from './store-context.js';
 export class BackgroundSweep {
   private lastSweepAt = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | undefined;
+  /** A claim asked while a sweep ran: look again when it ends (the interval may have passed meanwhile). */
+  private askedMeanwhile = false;
 
   constructor(
     private readonly ctx: StoreContext,
@@ -23,7 +25,12 @@ export class BackgroundSweep {
    * of dead writers, once a minute, and removes no job. Never throws: a claim must not fail for it.
    */
   maybeRun(): void {
-    if (this.running) return;
+    if (this.running) {
+      // Not dropped: a claim whose clock is past the interval while the last sweep is still running
+      // (a sweep can take longer than the claims that follow it) must still get its sweep.
+      this.askedMeanwhile = true;
+      return;
+    }
     const interval = this.retention.intervalMs ?? HOUSEKEEPING_INTERVAL_MS;
     const now = this.ctx.nowMs();
     if (now - this.lastSweepAt < interval) return;
@@ -45,11 +52,15 @@ export class BackgroundSweep {
       )
       .finally(() => {
         this.running = undefined;
+        if (this.askedMeanwhile) {
+          this.askedMeanwhile = false;
+          this.maybeRun();
+        }
       });
   }
 
-  /** Resolves once a sweep that is running has ended (it never rejects). */
+  /** Resolves once no sweep is running, including one asked for while another ran (never rejects). */
   async settled(): Promise<void> {
-    await this.running;
+    while (this.running) await this.running;
   }
 }

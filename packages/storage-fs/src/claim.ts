@@ -254,7 +254,19 @@ async function takeOne(
   } catch (err) {
     return isMissing(err) ? 'lost' : { error: err };
   }
+  if (c.from === 'ready') noteClaimedFromReady(ctx, c.loc.queue, c.loc.name);
   return { loc: { queue: c.loc.queue, name, parsed }, source, candidate: c };
+}
+
+/** Events of a watch that stopped reporting are never consumed: past this many, the names are let go. */
+const MAX_CLAIMED_NOTES = 10_000;
+
+/** Tells this store object's watcher (if one runs) that this name left ready/ by a claim, not an arrival. */
+function noteClaimedFromReady(ctx: StoreContext, queue: string, name: string): void {
+  const notes = ctx.claimedFromReady;
+  if (notes === null) return;
+  if (notes.size >= MAX_CLAIMED_NOTES) notes.clear(); // a lost note only costs the watcher one lookup
+  notes.add(`${queue}/${name}`);
 }
 
 /**

@@ -52,22 +52,19 @@ export async function openJobFile(path: string): Promise<FileHandle> {
 }
 
 /**
- * Reads a whole job file (checked as openJobFile does) in as few calls as it can: open, fstat, one
- * read, close. A job file is never changed in place (new content is renamed over it), so the size
- * the fstat gave is the size; the read asks for one byte more only to see that, and falls back to
- * reading the whole file again should it have grown anyway. Claims read every job they take, so each call saved
- * here is one thread-pool round trip less per claimed job.
+ * Reads a whole job file, checked as openJobFile does (see fsOps.readSmall: claims read every job
+ * they take, so this is done without the thread pool).
  */
 export async function readJobFile(path: string): Promise<string> {
-  const { fh, size } = await openChecked(path);
+  let read;
   try {
-    const buf = Buffer.allocUnsafe(size + 1);
-    const { bytesRead } = await fh.read(buf, 0, size + 1, 0);
-    if (bytesRead <= size) return buf.toString('utf8', 0, bytesRead);
-    return await fh.readFile('utf8'); // the positional read left the file position at 0
-  } finally {
-    await fh.close().catch(() => undefined);
+    read = await fsOps.readSmall(path, READ_FLAGS);
+  } catch (err) {
+    const reason = unreadableReason(err);
+    throw reason === null ? err : new UnreadableFileError(reason, 'read', { cause: err });
   }
+  if (read.text === null) throw new UnreadableFileError(`it is ${kindOf(read.stats)}, not a job file`);
+  return read.text;
 }
 
 async function openChecked(path: string): Promise<{ fh: FileHandle; size: number }> {

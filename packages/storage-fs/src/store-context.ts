@@ -50,6 +50,12 @@ export class StoreContext {
   readonly runningNames = new Map<string, Located>();
   /** Outcomes written whose batch was rejected, until the batch is retried (see outcomes.ts). */
   readonly recordedOutcomes = new Map<string, RecordedOutcome>();
+  /**
+   * While a ReadyWatcher of this store object runs: the names its claims moved out of ready/, as
+   * `<queue>/<name>`. Each such rename raises a watch event that is no arrival; the watcher drops it
+   * here instead of looking the name up (see watch.ts). null while nothing watches.
+   */
+  claimedFromReady: Set<string> | null = null;
   private readonly knownQueues = new Set<string>();
   /** Each ready/ directory's names as last listed, parsed (see listState). */
   private readonly readyNames = new Map<string, Map<string, ParsedName>>();

@@ -1,5 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { toStoreError } from './errors.js';
 import { decodeComponent, encodeComponent } from './layout.js';
@@ -35,6 +34,7 @@ export class ReadyWatcher {
 
   async start(): Promise<void> {
     if (this.closed) return;
+    this.ctx.claimedFromReady = new Set();
     const dir = this.ctx.layout.queues;
     try {
       this.root = watch(dir, { persistent: false }, (_event, name) => {
@@ -50,6 +50,7 @@ export class ReadyWatcher {
 
   close(): void {
     this.closed = true;
+    this.ctx.claimedFromReady = null;
     this.root?.close();
     this.root = null;
     for (const w of this.watchers.values()) w.close();
@@ -96,11 +97,13 @@ export class ReadyWatcher {
       this.schedule(queue);
       return;
     }
+    if (this.ctx.claimedFromReady?.delete(`${queue}/${name}`)) return; // our own claim took it
     if (!parseName('ready', name)) return; // not a job file
-    access(join(dir, name)).then(
-      () => this.schedule(queue),
-      () => undefined, // moved out again (claimed): nothing arrived
-    );
+    // A claim of another store object (or process) raises one of these events per job it takes: a
+    // lookup of a name in the dentry cache is a few microseconds done here, where a trip through the
+    // thread pool (often busy with fsyncs) costs more than the claim's own rename of that job.
+    // (existsSync, as it does not build an error for the usual answer.)
+    if (existsSync(join(dir, name))) this.schedule(queue); // else moved out again (claimed): nothing arrived
   }
 
   /** Wakes once per queue per turn of the event loop, however many files arrived. */

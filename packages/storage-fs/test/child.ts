@@ -10,7 +10,7 @@
  *   open <dir>
  *     opens the store; on a StoreSetupError prints its message to stderr and exits with 3.
  *   group <dir> <acks> <holdMarker> <holdAfterAcks>
- *     8 producers (addJobs of 3) and 2 claimers (claim 10, record done) on queue "gc", appending
+ *     8 producers (addJobs of 3) and 2 claimers (claim 10 and claim claimBatchHint, record done) on queue "gc", appending
  *     "enq <ids>" / "done <ids>" to <acks> as each call is acknowledged. Once <holdAfterAcks> acks are
  *     written, every directory fsync from then on never returns, and soon after <holdMarker> is
  *     created holding the number of acks at the hold: the process then sits with batches renamed
@@ -104,9 +104,11 @@ async function groupCommit(dir: string, acks: string, hold: string, holdAfter: n
       ack('enq', await adder.addJobs(batch));
     }
   };
-  const claimer = async (owner: string) => {
+  // One claimer takes small batches; the other what an executor on this store asks for (its
+  // claimBatchHint): a batch of up to 100 renames then waits on one held fsync.
+  const claimer = async (owner: string, limit: number) => {
     for (;;) {
-      const jobs = await store.claimJobs({ queues: ['gc'], limit: 10, owner, leaseMs: 600_000 });
+      const jobs = await store.claimJobs({ queues: ['gc'], limit, owner, leaseMs: 600_000 });
       if (jobs.length === 0) {
         await new Promise((r) => setTimeout(r, 1));
         continue;
@@ -120,7 +122,11 @@ async function groupCommit(dir: string, acks: string, hold: string, holdAfter: n
       );
     }
   };
-  await Promise.all([...Array.from({ length: 8 }, producer), claimer('gc-0'), claimer('gc-1')]);
+  await Promise.all([
+    ...Array.from({ length: 8 }, producer),
+    claimer('gc-0', 10),
+    claimer('gc-1', store.claimBatchHint),
+  ]);
 }
 
 async function openOnly(dir: string): Promise<void> {

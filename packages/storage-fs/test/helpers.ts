@@ -109,6 +109,12 @@ export function injectFaults(faults: Faults): () => void {
     pathOf.set(fh, path);
     return fh;
   };
+  // Job files are read whole through readSmall, which opens them itself: an open fault applies there too.
+  fsOps.readSmall = async (path, flags) => {
+    const err = faults.open?.(path, flags);
+    if (err) throw err;
+    return saved.readSmall(path, flags);
+  };
   fsOps.write = async (fh, text) => {
     const path = pathOf.get(fh) ?? '';
     const err = faults.write?.(path);
