@@ -23,7 +23,7 @@ const PINNED: Record<number, string> = {
   3: '3213cce6a9015ffd3c31e52f509bb73496ca55e196c0f7bf82fb78837475dc2b',
   4: 'a077fae9712333fa096be7dd216fbb8a641a1584c422a11d4cecf10fac9b5b9b',
   5: '8ec9f869a7b874be589ae8b4c2fd5a985a7b97c9d874a9107f205ffe2c3dc4ef',
-  6: '4d9793d1023a16c8667a3fbb871cebcd16529f916e7f03ab2fbd8dcbe172d43d',
+  6: 'b50b13e2acbd7ea6574b7f6f89c9655aefed49ed1d4959aaa23b655aedb1d41d',
 };
 
 const checksum = (statements: string[]) => createHash('sha256').update(statements.join('\n;\n')).digest('hex');
@@ -361,7 +361,7 @@ describe('postgres migrations', function () {
         [schema],
       );
       expect(plan.map((r) => r.indexdef.replace(/^.* USING /, ''))).to.deep.equal([
-        'btree (queue, id) WHERE (finished_at IS NULL)',
+        'btree (id, queue) WHERE (finished_at IS NULL)',
       ]);
     } finally {
       await store.close();
