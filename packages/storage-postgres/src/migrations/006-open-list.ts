@@ -13,8 +13,8 @@ import type { Migration } from './migration.js';
  *   `status` cannot be in it for the same reason, so a status the claim writes (processing) is still
  *   read off each candidate's heap row: the walk is bounded by the unfinished jobs, not by the table.
  * - `id` first, not `queue`: with `(queue, id)` the claim's generic plan took it instead of
- *   `jobs_ready` (measured in the race bench: every claim read its queue's whole backlog and sorted
- *   it, twice the database CPU per job). Led by `id`, it offers the claim no range on its queue.
+ *   `jobs_ready` (measured in the race bench: every claim read its queue's whole backlog, twice the
+ *   database CPU per job). Led by `id`, it offers the claim no range on its queue.
  * - Its cost on the hot path: every insert writes one more index entry (every new job is
  *   unfinished), and so does a retry, which is not HOT anyway (it changes `run_at`). Finishing a job
  *   writes none here (the final version is outside the predicate), nor does the claim.

@@ -74,9 +74,9 @@ function listWhere({ s, statement }: SqlContext, name: string, extra: string): S
  * Without a queue the key walk stays. For a common status it finds a page at once. For a rare one
  * (processing) both walks read the heap row of every unfinished job, which on the dashboard bench's
  * million jobs is nearly every page, and the key walk reads them in physical order: measured there
- * (loaded machine), 0.55-0.77 s for the key walk against 1.07 s for the unfinished jobs' index with
- * a key lookup each; a walk per queue over a `(queue, id)` index, merged, took 0.2 s for
- * `status=new` (a queue holding only retries is walked to its end).
+ * (scratch statements, load average 0-5), 0.55-0.77 s for the key walk against 1.07 s for the
+ * unfinished jobs' index with a key lookup each; a walk per queue over a `(queue, id)` index, merged,
+ * took 0.2 s for `status=new` (a queue holding only retries is walked to its end).
  *
  * $1 statuses, $2 queue, $3 target or NULL, $4 limit, $5 offset, $6 lowest id.
  */
