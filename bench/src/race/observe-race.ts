@@ -62,7 +62,7 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       const res = await once(mode);
       all.get(mode)!.push(res);
       console.log(
-        `round ${r + 1} ${mode.padEnd(3)} ${res.processJobsPerSec.toFixed(0).padStart(7)} jobs/s, node ${res.processCpuUsPerJob?.node.toFixed(1)} µs/job, postgres ${res.processCpuUsPerJob?.postgres.toFixed(1)} µs/job`,
+        `round ${r + 1} ${mode.padEnd(3)} ${res.processJobsPerSec.toFixed(0).padStart(7)} jobs/s, enqueue batch ${res.enqueueBatchJobsPerSec.toFixed(0)} jobs/s, node ${res.processCpuUsPerJob?.node.toFixed(1)} µs/job, postgres ${res.processCpuUsPerJob?.postgres.toFixed(1)} µs/job`,
       );
     }
   }
@@ -74,8 +74,10 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
     const rate = median(rs.map((r) => r.processJobsPerSec));
     const cpu = median(rs.map((r) => r.processCpuUsPerJob?.node ?? NaN));
     const pg = median(rs.map((r) => r.processCpuUsPerJob?.postgres ?? NaN));
+    const batch = median(rs.map((r) => r.enqueueBatchJobsPerSec));
     console.log(
       `${mode.padEnd(3)} ${rate.toFixed(0).padStart(7)} jobs/s (${((rate / baseRate - 1) * 100).toFixed(1)}%), ` +
+        `enqueue batch ${batch.toFixed(0)} jobs/s, ` +
         `node ${cpu.toFixed(1)} µs/job (${(cpu - baseCpu >= 0 ? '+' : '') + (cpu - baseCpu).toFixed(1)}), postgres ${pg.toFixed(1)} µs/job`,
     );
   }

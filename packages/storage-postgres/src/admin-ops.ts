@@ -10,6 +10,8 @@ import {
   type JobCount,
   type JobFilter,
   type JobRecord,
+  type JobStatus,
+  isFinalStatus,
   type PurgeFilter,
   type ResolvedRetention,
   type ScheduleRecord,
@@ -47,22 +49,40 @@ export async function listJobs(c: PgOps, filter: JobFilter = {}): Promise<JobRec
   const from = afterId === undefined ? NIL_UUID : uuidBoundAfter(afterId);
   if (from === null) return []; // no UUID sorts after afterId
   if (sequenceRun !== undefined && !isUuid(sequenceRun)) return []; // runs are UUIDs: no job has this one
-  const stmt =
-    sequenceRun !== undefined
-      ? c.sql.listJobsOfRun
-      : sequence !== undefined
-        ? c.sql.listJobsOfSequence
-        : c.sql.listJobs;
-  const rows = await c.db.run<JobRow>('list jobs', stmt, [
-    statuses ?? null,
-    queue ?? null,
-    target ?? null,
-    limit,
-    offset,
-    from,
-    ...(stmt === c.sql.listJobs ? [] : [sequenceRun ?? null, sequence ?? null]),
-  ]);
+  let rows: JobRow[];
+  if (queue !== undefined && sequenceRun === undefined && sequence === undefined && onlyUnfinished(statuses)) {
+    // Unfinished statuses in one queue: walk that queue's unfinished jobs (migration 6), not every job.
+    rows = await c.db.run<JobRow>('list jobs', c.sql.listOpenJobsInQueue, [
+      statuses,
+      queue,
+      target ?? null,
+      limit,
+      offset,
+      from,
+    ]);
+  } else {
+    const stmt =
+      sequenceRun !== undefined
+        ? c.sql.listJobsOfRun
+        : sequence !== undefined
+          ? c.sql.listJobsOfSequence
+          : c.sql.listJobs;
+    rows = await c.db.run<JobRow>('list jobs', stmt, [
+      statuses ?? null,
+      queue ?? null,
+      target ?? null,
+      limit,
+      offset,
+      from,
+      ...(stmt === c.sql.listJobs ? [] : [sequenceRun ?? null, sequence ?? null]),
+    ]);
+  }
   return rows.map(toJobRecord);
+}
+
+/** A status filter that names at least one status and no final one (list_open_jobs_in_queue serves it). */
+function onlyUnfinished(statuses: readonly JobStatus[] | undefined): statuses is readonly JobStatus[] {
+  return statuses !== undefined && statuses.length > 0 && !statuses.some(isFinalStatus);
 }
 
 export async function countJobs(c: PgOps, filter: { queue?: string } = {}): Promise<JobCount[]> {

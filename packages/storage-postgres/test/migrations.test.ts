@@ -23,6 +23,7 @@ const PINNED: Record<number, string> = {
   3: '3213cce6a9015ffd3c31e52f509bb73496ca55e196c0f7bf82fb78837475dc2b',
   4: 'a077fae9712333fa096be7dd216fbb8a641a1584c422a11d4cecf10fac9b5b9b',
   5: '8ec9f869a7b874be589ae8b4c2fd5a985a7b97c9d874a9107f205ffe2c3dc4ef',
+  6: 'b50b13e2acbd7ea6574b7f6f89c9655aefed49ed1d4959aaa23b655aedb1d41d',
 };
 
 const checksum = (statements: string[]) => createHash('sha256').update(statements.join('\n;\n')).digest('hex');
@@ -165,7 +166,7 @@ describe('postgres migrations', function () {
 
     const store = await PostgresJobStore.open({ connection: pool, schema, notify: false });
     try {
-      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5]);
+      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5, 6]);
       const claimed = await store.claimJobs({ queues: ['default'], limit: 10, owner: 'new-owner', leaseMs: 60_000 });
       expect(claimed.map((j) => j.id).sort()).to.deep.equal([ids.waiting, ids.expired].sort());
       expect(claimed.find((j) => j.id === ids.expired)!.attempts).to.equal(2);
@@ -180,6 +181,7 @@ describe('postgres migrations', function () {
       expect(rows[0].indexes).to.deep.equal([
         'jobs_finished',
         'jobs_keys',
+        'jobs_open_list',
         'jobs_pkey',
         'jobs_ready',
         'jobs_ready_priority',
@@ -241,7 +243,7 @@ describe('postgres migrations', function () {
 
     const store = await PostgresJobStore.open({ connection: pool, schema, notify: false });
     try {
-      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5]);
+      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5, 6]);
       for (const [name, id] of Object.entries(ids)) {
         const record = (await store.getJob(id, { runs: true }))!;
         expect(record, name).to.not.equal(null);
@@ -298,6 +300,69 @@ describe('postgres migrations', function () {
       expect(await store.cancelJob(ids.running)).to.equal(true);
       expect(await store.requeueJob(ids.done)).to.equal(true);
       expect((await store.waitForJob(ids.failed, { timeoutMs: 5_000 })).status).to.equal('failed');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('upgrades a version 5 schema: lists its unfinished jobs by status exactly, in and across queues, with jobs_open_list in place', async function () {
+    const q = await versionSchema(pool, schema, 5);
+    const retry = '{"maxAttempts":3,"backoff":{"kind":"fixed","delayMs":0}}';
+    // Status by position, two queues; ids in creation order. Rows as version 5 wrote them.
+    const statuses = ['waiting', 'new', 'processing', 'retry', 'done', 'failed', 'cancelled'];
+    const rows = Array.from({ length: 28 }, (_, i) => ({
+      id: `01890a5d-ac96-774b-bcce-${String(i + 1).padStart(12, '0')}`,
+      status: statuses[i % 7],
+      queue: i % 2 === 0 ? 'a' : 'b',
+    }));
+    for (const r of rows) {
+      const processing = r.status === 'processing';
+      const final = ['done', 'failed', 'cancelled'].includes(r.status);
+      await pool.query(
+        `INSERT INTO ${q}.jobs (id, queue, target, method, args, status, run_at, attempts, max_attempts, retry, metadata,
+                                lease_owner, lease_token, lease_expires_at, created_at, updated_at, finished_at, waiting_for)
+         VALUES ($1, $2, 't', 'run', '{"json":[]}', $3, now(), 1, 3, $4, '{}',
+                 ${processing ? "'o', 'k', now() + interval '1 hour'" : 'NULL, NULL, NULL'}, now(), now(),
+                 ${final ? 'now()' : 'NULL'}, ${r.status === 'waiting' ? "'parents'" : 'NULL'})`,
+        [r.id, r.queue, r.status, retry],
+      );
+    }
+    const store = await PostgresJobStore.open({ connection: pool, schema, notify: false });
+    try {
+      expect(await ledger(pool, schema)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+      const ids = (pick: (r: (typeof rows)[number]) => boolean) => rows.filter(pick).map((r) => r.id);
+      const listed = async (filter: Parameters<typeof store.listJobs>[0]) =>
+        (await store.listJobs(filter)).map((j) => j.id);
+      for (const status of ['waiting', 'new', 'processing', 'retry'] as const) {
+        expect(await listed({ status: [status] }), status).to.deep.equal(ids((r) => r.status === status));
+        expect(await listed({ status: [status], queue: 'b' }), `${status} in b`).to.deep.equal(
+          ids((r) => r.status === status && r.queue === 'b'),
+        );
+      }
+      const open = ['new', 'retry', 'processing', 'waiting'] as const;
+      const all = ids((r) => (open as readonly string[]).includes(r.status));
+      // Pages of 3 across both queues, by cursor and by offset, in id order.
+      expect(await listed({ status: [...open], limit: 3 })).to.deep.equal(all.slice(0, 3));
+      expect(await listed({ status: [...open], limit: 3, afterId: all[2] })).to.deep.equal(all.slice(3, 6));
+      expect(await listed({ status: [...open], limit: 3, offset: 4 })).to.deep.equal(all.slice(4, 7));
+      const inB = ids((r) => (open as readonly string[]).includes(r.status) && r.queue === 'b');
+      expect(await listed({ status: [...open], queue: 'b', limit: 3, afterId: inB[1] })).to.deep.equal(inB.slice(2, 5));
+      expect(await listed({ status: [...open], queue: 'b', limit: 2, offset: 3 })).to.deep.equal(inB.slice(3, 5));
+      expect(await listed({ status: [...open], queue: 'b', target: 't' })).to.deep.equal(inB);
+      expect(await listed({ status: [...open], queue: 'b', target: 'other' })).to.deep.equal([]);
+      expect(await listed({ status: ['new'], queue: 'none' })).to.deep.equal([]);
+      expect(await listed({ status: [...open], target: 'other' })).to.deep.equal([]);
+      // A filter that mixes in a final status still walks every job.
+      expect(await listed({ status: ['new', 'done'], queue: 'a' })).to.deep.equal(
+        ids((r) => (r.status === 'new' || r.status === 'done') && r.queue === 'a'),
+      );
+      const { rows: plan } = await pool.query<{ indexdef: string }>(
+        `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'jobs_open_list'`,
+        [schema],
+      );
+      expect(plan.map((r) => r.indexdef.replace(/^.* USING /, ''))).to.deep.equal([
+        'btree (id, queue) WHERE (finished_at IS NULL)',
+      ]);
     } finally {
       await store.close();
     }

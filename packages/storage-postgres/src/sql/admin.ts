@@ -24,6 +24,10 @@ export function getJob({ s, statement }: SqlContext): Statement {
  * filter as a plain equality its index (jobs_sequence_run, jobs_sequence: both in id order) serves:
  * `listJobsOfRun` ($7 the run, and $8 the name or NULL) and `listJobsOfSequence` ($8 the name).
  *
+ * A filter of unfinished statuses in one queue has its own statement too (`listOpenJobsInQueue`,
+ * below), which walks only that queue's unfinished jobs; the store picks it by the filter
+ * (admin-ops.ts).
+ *
  * $1 statuses or NULL, $2 queue or NULL, $3 target or NULL, $4 limit, $5 offset, $6 lowest id.
  */
 export function listJobs(ctx: SqlContext): Statement {
@@ -51,6 +55,38 @@ function listWhere({ s, statement }: SqlContext, name: string, extra: string): S
         AND ($2::text IS NULL OR queue = $2::text)
         AND ($3::text IS NULL OR target = $3::text)
         ${extra}
+      ORDER BY id
+      LIMIT $4 OFFSET $5`,
+  );
+}
+
+/**
+ * listJobs for a filter whose statuses are all unfinished (waiting, new, processing, retry), in one
+ * queue: a walk of the unfinished jobs in id order through `jobs_open_list` (migration 6), testing
+ * the queue on the index entry, rather than of the primary key through every job. `finished_at IS
+ * NULL` is the index's predicate (a CHECK ties it to the unfinished statuses, so it drops no job the
+ * filter wants). It reads the heap row of a subset of the jobs the key walk would, in the same
+ * order, so it is not the slower of the two; a queue with no unfinished job costs one pass over the
+ * index entries of the unfinished jobs after the cursor. `status` is still read off each of the
+ * queue's rows (the claim writes it, so no index may hold it). A separate statement from `listJobs`
+ * because a generic plan cannot pick its index by a parameter's value.
+ *
+ * Without a queue the key walk stays. For a common status it finds a page at once. For a rare one
+ * (processing) both walks read the heap row of every unfinished job, which on the dashboard bench's
+ * million jobs is nearly every page, and the key walk reads them in physical order: measured there
+ * (scratch statements, load average 0-5), 0.55-0.77 s for the key walk against 1.07 s for the
+ * unfinished jobs' index with a key lookup each; a walk per queue over a `(queue, id)` index, merged,
+ * took 0.2 s for `status=new` (a queue holding only retries is walked to its end).
+ *
+ * $1 statuses, $2 queue, $3 target or NULL, $4 limit, $5 offset, $6 lowest id.
+ */
+export function listOpenJobsInQueue({ s, statement }: SqlContext): Statement {
+  return statement(
+    'list_open_jobs_in_queue',
+    `SELECT ${JOB_COLUMNS} FROM ${s}.jobs
+      WHERE finished_at IS NULL AND queue = $2::text AND id >= $6::uuid
+        AND status = ANY($1::text[])
+        AND ($3::text IS NULL OR target = $3::text)
       ORDER BY id
       LIMIT $4 OFFSET $5`,
   );
