@@ -93,28 +93,33 @@ for (const provider of providers()) {
       }
       expect(new Set(ids).size).to.equal(JOBS);
 
-      // Mid-run, kill a process while it holds keys (has keyed jobs processing under its lease).
+      // Mid-run, kill a process while it holds keys (has keyed jobs processing under its lease). Its
+      // jobs take 10 ms, so what it held at a look may be done by the kill: it is stopped (SIGSTOP)
+      // first, and what it holds is read while it can write nothing; if that is nothing, it goes on
+      // (SIGCONT) and the look is made again.
       const [victim, ...survivors] = workers as [WorkerProcess, ...WorkerProcess[]];
+      const heldBy = async () =>
+        (await store!.listJobs({ status: 'processing', queue: QUEUE, limit: 1000 }))
+          .filter((j) => j.lease?.owner === victim.config.owner)
+          .map((j) => j.id);
       let held: string[] = [];
       await waitFor(
         'the victim to hold keys mid-run',
         async () => {
           for (const w of workers) w.assertAlive();
-          const running = await store!.listJobs({ status: 'processing', queue: QUEUE, limit: 1000 });
-          held = running.filter((j) => j.lease?.owner === victim.config.owner).map((j) => j.id);
-          const done = await doneCount(store!);
-          return held.length > 0 && done >= JOBS * 0.2;
+          if ((await doneCount(store!)) < JOBS * 0.2 || (await heldBy()).length === 0) return false;
+          victim.kill('SIGSTOP');
+          held = await heldBy();
+          if (held.length > 0) return true;
+          victim.kill('SIGCONT');
+          return false;
         },
         { timeoutMs: 60_000, intervalMs: 10 },
       );
+      // What it holds now stays as it is, as a dead process writes nothing, until those leases expire.
       victim.kill('SIGKILL');
       await victim.exited;
       const killedAt = performance.timeOrigin + performance.now();
-      // What it held when it died (it may have claimed more since the look above): frozen now, as a
-      // dead process writes nothing, until those leases expire.
-      held = (await store.listJobs({ status: 'processing', queue: QUEUE, limit: 1000 }))
-        .filter((j) => j.lease?.owner === victim.config.owner)
-        .map((j) => j.id);
 
       await waitFor(
         `all ${JOBS} jobs to be done`,
