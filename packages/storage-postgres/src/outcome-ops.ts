@@ -32,10 +32,16 @@ export async function recordOutcomes(c: OutcomeOps, outcomes: readonly JobOutcom
   const results: LeaseCheck[] = outcomes.map(() => 'lease-lost');
   // Leases this store never issued (not UUID-shaped) cannot match: they stay lease-lost unsent.
   const pending: number[] = [];
+  // The outcomes of one claim share its token (one per claim): each run of equal tokens is checked once.
+  let checkedToken: string | undefined;
   outcomes.forEach((o, i) => {
-    if (o.lease && isUuid(o.lease.jobId) && isUuid(o.lease.token)) {
-      pending.push(i);
+    if (!o.lease || !isUuid(o.lease.jobId)) return;
+    const token = o.lease.token;
+    if (token !== checkedToken) {
+      if (!isUuid(token)) return;
+      checkedToken = token;
     }
+    pending.push(i);
   });
   const released = new Set<string>();
   // One statement applies one outcome per job; a job named twice goes to a second round, which
