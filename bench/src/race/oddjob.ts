@@ -13,6 +13,8 @@
  * - ODDJOB_OBSERVE=1 adds metrics (collectMetrics) and run spans (instrumentShell, no SDK).
  * - `deleteDoneJobs: true` (env ODDJOB_KEEP_DONE=1 turns it off): a completed job is deleted in the
  *   completion statement, as graphile-worker always does; pg-boss keeps completed jobs.
+ * - The schema is race_oddjob; env RACE_ODDJOB_SCHEMA names another, so two checkouts can race on one
+ *   shared database without dropping each other's schema.
  * - The cost of flow features (not in the default race): ODDJOB_RACE_PRIORITIES=P spreads the
  *   processing jobs over priorities 0..P-1; ODDJOB_RACE_KEYS=K gives them concurrency keys k0..k(K-1)
  *   with limit ODDJOB_RACE_KEY_LIMIT (default 1: each key runs its jobs one at a time).
@@ -28,7 +30,7 @@ import { inOwnSchema, measureLatency, measureProcessing, raceResult, raceSetting
 import { queryCount } from './schema.js';
 import { intFromEnv } from './env.js';
 
-const SCHEMA = 'race_oddjob';
+const SCHEMA = process.env.RACE_ODDJOB_SCHEMA || 'race_oddjob';
 const QUEUE = 'race';
 const ONE_BY_ONE_QUEUE = 'race_one';
 const BATCH = 1000;

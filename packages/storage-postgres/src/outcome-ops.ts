@@ -32,10 +32,16 @@ export async function recordOutcomes(c: OutcomeOps, outcomes: readonly JobOutcom
   const results: LeaseCheck[] = outcomes.map(() => 'lease-lost');
   // Leases this store never issued (not UUID-shaped) cannot match: they stay lease-lost unsent.
   const pending: number[] = [];
+  // The outcomes of one claim share its token (one per claim): each run of equal tokens is checked once.
+  let checkedToken: string | undefined;
   outcomes.forEach((o, i) => {
-    if (o.lease && isUuid(o.lease.jobId) && isUuid(o.lease.token)) {
-      pending.push(i);
+    if (!o.lease || !isUuid(o.lease.jobId)) return;
+    const token = o.lease.token;
+    if (token !== checkedToken) {
+      if (!isUuid(token)) return;
+      checkedToken = token;
     }
+    pending.push(i);
   });
   const released = new Set<string>();
   // One statement applies one outcome per job; a job named twice goes to a second round, which
@@ -44,8 +50,13 @@ export async function recordOutcomes(c: OutcomeOps, outcomes: readonly JobOutcom
     const round = r.map((p) => p.item);
     // Log lines need an INSERT; the lean done statement has none, so a round carrying any goes mixed.
     const allDone = round.every((i) => outcomes[i].kind === 'done' && (outcomes[i].logs?.length ?? 0) === 0);
-    const applied = allDone ? await recordDone(c, outcomes, round) : await recordMixed(c, outcomes, round, released);
-    for (const i of round) if (applied.has(outcomes[i].lease.jobId)) results[i] = 'ok';
+    if (allDone) {
+      const missed = await recordDone(c, outcomes, round);
+      for (const i of round) if (missed === null || !missed.has(outcomes[i].lease.jobId)) results[i] = 'ok';
+    } else {
+      const applied = await recordMixed(c, outcomes, round, released);
+      for (const i of round) if (applied.has(outcomes[i].lease.jobId)) results[i] = 'ok';
+    }
   }
   if (released.size > 0 && c.notify) {
     // Jobs given back at shutdown are claimable now: wake other executors. A hint only, so a
@@ -57,16 +68,19 @@ export async function recordOutcomes(c: OutcomeOps, outcomes: readonly JobOutcom
   return results;
 }
 
-/** A round of only `done` outcomes: the lean statement (sql/record-done.ts). Returns the applied ids. */
+/**
+ * A round of only `done` outcomes: the lean statement (sql/record-done.ts). Returns the ids it did
+ * not apply, or null when it applied every one (the usual case: then nothing is looked up).
+ */
 async function recordDone(
   c: OutcomeOps,
   outcomes: readonly JobOutcome[],
   round: readonly number[],
-): Promise<Set<string>> {
+): Promise<Set<string> | null> {
   const ids = round.map((i) => outcomes[i].lease.jobId).join(',');
   const tokens = round.map((i) => outcomes[i].lease.token).join(',');
   const results = resultsJson(round.map((i) => outcomes[i]));
-  const rows = await c.db.run<{ ids: string | null }>('record job outcomes', c.sql.recordDone, (retrying) => [
+  const rows = await c.db.run<{ missed: string | null }>('record job outcomes', c.sql.recordDone, (retrying) => [
     c.now(),
     ids,
     tokens,
@@ -75,8 +89,8 @@ async function recordDone(
     results,
     c.notify,
   ]);
-  const applied = rows[0]?.ids;
-  return new Set(applied ? applied.split(',') : []);
+  const missed = rows[0]?.missed;
+  return missed ? new Set(missed.split(',')) : null;
 }
 
 /** A round with any kind of outcome (sql/record-outcomes.ts). Returns the applied ids. */
