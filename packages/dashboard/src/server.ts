@@ -13,6 +13,12 @@ export interface StartDashboardOptions extends DashboardOptions {
   fallbackToFreePort?: boolean;
   /** Fastify's logger option (pino); default `{ level: 'info' }`. */
   logger?: FastifyServerOptions['logger'];
+  /**
+   * How long `close()` lets requests already running finish before it cuts their connections;
+   * default 5,000 ms. Every action is one store operation, so a cut request is either done or not
+   * done in the store; only its answer is lost.
+   */
+  closeGraceMs?: number;
 }
 
 export interface RunningDashboard {
@@ -46,5 +52,20 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Ru
     }
     address = await app.listen({ host, port: 0 });
   }
-  return { app, url: `${address}/`, close: () => app.close() };
+  return { app, url: `${address}/`, close: () => closeWithin(app, options.closeGraceMs ?? 5_000) };
+}
+
+/**
+ * Fastify's close closes idle keep-alive sockets but waits for every request in flight, so a browser
+ * tab whose poll is stuck on a slow store read would hold a shutdown open for as long as that read
+ * takes. After the grace, every connection is cut and the close completes.
+ */
+async function closeWithin(app: FastifyInstance, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  cut.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }

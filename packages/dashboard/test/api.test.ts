@@ -648,3 +648,28 @@ describe('dashboard auth, read-only and OpenAPI', () => {
     expect((err as Error).message).to.contain('0.0.0.0');
   });
 });
+
+describe('dashboard close', () => {
+  it('cuts a request stuck on the store once the grace is over, so a shutdown cannot hang', async () => {
+    const store = new MemoryJobStore();
+    // A store whose count never answers: the request for counts stays in flight.
+    const admin = new Proxy(store, {
+      get: (t, k) => {
+        if (k === 'countJobs') return () => new Promise<never>(() => undefined);
+        const v = Reflect.get(t, k) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const dash = await startDashboard({ admin, auth, logger: false, port: 0, closeGraceMs: 200 });
+    let settled: 'pending' | 'answered' | 'cut' = 'pending';
+    const asked = fetch(`${dash.url}api/counts`, { headers: bearer(TOKEN) }).then(
+      () => (settled = 'answered'),
+      () => (settled = 'cut'),
+    );
+    await sleep(300);
+    expect(settled).to.equal('pending');
+    await dash.close(); // without the grace this would wait for the count forever
+    await asked;
+    expect(settled).to.equal('cut');
+  });
+});

@@ -42,8 +42,39 @@ export async function launch(): Promise<{ browser: BrowserContext; close(): Prom
   return {
     browser,
     close: async () => {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
+      try {
+        await within('closing the browser', browser.close());
+      } finally {
+        await rm(profile, { recursive: true, force: true });
+      }
     },
   };
+}
+
+/**
+ * A teardown step bounded in time, failing with its own name: a hook that hangs would otherwise
+ * end as mocha's bare timeout, which does not say which of several steps never finished.
+ */
+export async function within<T>(what: string, step: Promise<T> | undefined, ms = 30_000): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every teardown step, each bounded, even when one fails; then reports the first failure. */
+export async function tearDown(steps: Array<[string, () => Promise<unknown> | undefined]>): Promise<void> {
+  let first: Error | null = null;
+  for (const [what, step] of steps)
+    try {
+      await within(what, step());
+    } catch (err) {
+      first ??= err instanceof Error ? err : new Error(`${what} failed: ${String(err)}`);
+    }
+  if (first !== null) throw first;
 }

@@ -3,7 +3,7 @@ import { onFailure, onSuccess, SequenceRegistry, startSequence } from '@oddjob/c
 import type { BrowserContext, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { startDashboard, type RunningDashboard } from '../src/index.js';
-import { launch, requireBrowser, SCREENSHOTS } from './browser.js';
+import { launch, requireBrowser, SCREENSHOTS, tearDown } from './browser.js';
 import { dashboardOptions, stores, TOKEN, type Fixture } from './fixtures.js';
 
 const ok = (n: number) => ({ target: 'flaky', method: 'ok', args: [n, new Date(0)] });
@@ -42,10 +42,12 @@ for (const s of stores.filter((x) => x.name === 'memory')) {
       f = await s.open(this);
       dash = await startDashboard(dashboardOptions(f, { port: 0, throughput: false }));
     });
-    afterEach(async () => {
-      await dash?.close();
-      await f?.close();
-    });
+    afterEach(() =>
+      tearDown([
+        ['the dashboard close', () => dash?.close()],
+        ['the store close', () => f?.close()],
+      ]),
+    );
 
     it('lists a waiting job, shows what it waits for with its parent linked, and the parent opens from there', async () => {
       const parent = await f.adder.addJob(ok(1));

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startDashboard, type RunningDashboard } from '../src/index.js';
-import { launch, requireBrowser, SCREENSHOTS } from './browser.js';
+import { launch, requireBrowser, SCREENSHOTS, tearDown } from './browser.js';
 import { auth, registry, stores, TOKEN, type Fixture } from './fixtures.js';
 
 async function login(page: Page, url: string): Promise<void> {
@@ -34,12 +34,14 @@ describe('dashboard UI with several tenants in a real browser', function () {
       throughput: false,
     });
   });
-  after(async () => {
-    await dash?.close();
-    await alpha?.close();
-    await beta?.close();
-    await b?.close();
-  });
+  after(() =>
+    tearDown([
+      ['the dashboard close', () => dash?.close()],
+      ['the first store close', () => alpha?.close()],
+      ['the second store close', () => beta?.close()],
+      ['the browser close', () => b?.close()],
+    ]),
+  );
 
   it("switches tenant with the selector, keeps it in the URL, and shows the other store's jobs", async () => {
     const inAlpha = await alpha.adder.addJob(

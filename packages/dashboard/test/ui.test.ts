@@ -4,7 +4,7 @@ import { Retry } from '@oddjob/core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { startDashboard, type RunningDashboard } from '../src/index.js';
-import { launch, requireBrowser, SCREENSHOTS } from './browser.js';
+import { launch, requireBrowser, SCREENSHOTS, tearDown } from './browser.js';
 import { dashboardOptions, Flaky, Reporter, registry, RO_TOKEN, stores, TOKEN, type Fixture } from './fixtures.js';
 
 async function login(page: Page, url: string, token: string): Promise<void> {
@@ -37,11 +37,13 @@ for (const s of stores.filter((x) => x.name !== 'postgres')) {
       shell = new JobExecutorShell({ manager: f.manager, registry, logger: silentLogger });
       shell.startJobQueue('default', { workers: 2 });
     });
-    afterEach(async () => {
-      await shell?.shutdown();
-      await dash?.close();
-      await f?.close();
-    });
+    afterEach(() =>
+      tearDown([
+        ['the executor shutdown', () => shell?.shutdown()],
+        ['the dashboard close', () => dash?.close()],
+        ['the store close', () => f?.close()],
+      ]),
+    );
 
     it('lists a failed job, shows its error and stack, and Retry makes it run and turn done live', async () => {
       const id = await f.adder.addJob(
