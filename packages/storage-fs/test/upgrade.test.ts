@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreSetupError, type JobRecord } from '@oddjob/core';
-import { TestClock } from '@oddjob/core/testing';
+import { newJobFixture, TestClock } from '@oddjob/core/testing';
 import { expect } from 'chai';
 import { FileJobStore } from '../src/index.js';
 import { errnoError, injectFaults, jobFiles, removeDir, tempDir } from './helpers.js';
@@ -197,23 +197,13 @@ describe('fs store: upgrading a layout 1 store', function () {
     expect(again.map((j) => j.id).sort()).to.deep.equal([id(5), id(6), id(7)]);
     // The unique key of the layout 1 job is still held by it.
     const [holder] = await store.insertJobs([
-      {
-        id: id(99),
+      newJobFixture(id(99), {
         queue: 'mail',
         target: 'mailer',
         method: 'send',
-        args: '[]',
-        runAt: null,
         retry: { maxAttempts: 1, backoff: { kind: 'fixed', delayMs: 0 } },
-        metadata: {},
         uniqueKey: 'welcome:ada',
-        pinnedHost: null,
-        uniqueScope: 'stored',
-        priority: 0,
-        after: null,
-        concurrency: null,
-        sequence: null,
-      },
+      }),
     ]);
     expect(holder).to.equal(id(5));
   });

@@ -64,7 +64,11 @@ async function repointToHolders(
   if (holderOf.size === 0) return;
   const children = added.filter((j) => j.after?.parents.some((p) => holderOf.has(p.job)));
   if (children.length === 0) return;
-  const holders = distinct([...holderOf.values()]);
+  // Only the holders these children name: another job of the batch answered by a holder no child
+  // waits on needs no lock on it.
+  const holders = distinct(
+    children.flatMap((j) => j.after!.parents.flatMap((p) => (holderOf.has(p.job) ? [holderOf.get(p.job)!] : []))),
+  );
   const found = new Set(
     ((await run('lock parent jobs', 'flowParents', [holders])) as { id: string }[]).map((r) => r.id),
   );

@@ -5,9 +5,9 @@ import {
   leaseExpiredError,
   leaseTakeoverError,
   Retry,
-  type NewJob,
   type ScheduleRecord,
 } from '@oddjob/core';
+import { newJobFixture } from '@oddjob/core/testing';
 import { leaseErrorJson, ownerErrorJson, takeoverErrorJson } from '../src/manager.js';
 import {
   executorToRow,
@@ -190,23 +190,12 @@ describe('sqlserver: row <-> job mapping', function () {
   });
 
   it('writes a new job with its policy as JSON and max_attempts beside it', function () {
-    const job: NewJob = {
-      id: 'x'.repeat(36),
+    const job = newJobFixture('x'.repeat(36), {
       queue: 'q',
-      target: 't',
-      method: 'm',
-      args: '[]',
-      runAt: null,
       retry: Retry.list([1000, 2000]),
       metadata: { a: [1, { b: null }] },
       uniqueKey: 'u',
-      pinnedHost: null,
-      uniqueScope: 'stored',
-      priority: 0,
-      after: null,
-      concurrency: null,
-      sequence: null,
-    };
+    });
     const r = jobToRow(job);
     expect(r.maxAttempts).to.equal(3);
     expect(JSON.parse(r.retry)).to.deep.equal(Retry.list([1000, 2000]));
