@@ -359,46 +359,29 @@
     return false;
   }
 
-  // The job page lives in job-page.js, the sequence pages in sequences.js (both loaded first); they
-  // get the helpers they share with these.
+  // The job page lives in job-page.js, the sequence pages in sequences.js (both loaded first); each
+  // gets the helpers it shares with this file, built when the page is first opened.
+  const shared = () => ({
+    api,
+    esc,
+    status,
+    time,
+    progress,
+    duration,
+    errorText,
+    put,
+    poll,
+    act,
+    route,
+    later,
+    FINAL,
+    features: () => features,
+    page: () => page,
+  });
   let jp = null;
-  const jobPage = () =>
-    (jp =
-      jp ||
-      window.oddjobJobPage({
-        api,
-        esc,
-        status,
-        time,
-        progress,
-        duration,
-        errorText,
-        put,
-        poll,
-        act,
-        route,
-        later,
-        FINAL,
-        features: () => features,
-        page: () => page,
-      }));
-
+  const jobPage = () => (jp = jp || window.oddjobJobPage(shared()));
   let seq = null;
-  const sequencePages = () =>
-    (seq =
-      seq ||
-      window.oddjobSequencePages({
-        api,
-        esc,
-        status,
-        time,
-        put,
-        poll,
-        act,
-        route,
-        features: () => features,
-        page: () => page,
-      }));
+  const sequencePages = () => (seq = seq || window.oddjobSequencePages(shared()));
 
   window.addEventListener('hashchange', route);
   route();

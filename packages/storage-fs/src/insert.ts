@@ -223,7 +223,7 @@ export async function placeJobs(
       }),
     );
     if (beforeRename) {
-      for (const i of await beforeRename(ids.slice())) await rewriteFile(temps[i]!, encodeContent(items[i].content));
+      for (const i of await beforeRename(ids)) await rewriteFile(temps[i]!, encodeContent(items[i].content));
     }
     const dirs = new Set<string>();
     const renamed = await Promise.allSettled(
