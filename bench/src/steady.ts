@@ -138,7 +138,12 @@ export async function main(args: string[] = process.argv.slice(2)): Promise<void
       await adder.addJobs(specs);
     }
     const t0 = nowMs();
-    shell.startJobQueue(QUEUE, { workers: 10, maxPending: 500, pulseMs: 1000 });
+    shell.startJobQueue(QUEUE, {
+      workers: 10,
+      maxPending: 500,
+      pulseMs: 1000,
+      claimsInFlight: Number(process.env.ODDJOB_CLAIMS_IN_FLIGHT ?? 1),
+    });
     await waitFor('the preloaded jobs to run', () => handled >= PRELOAD, { intervalMs: 5 });
     const maxRate = perSec(PRELOAD, nowMs() - t0);
     await new Promise((r) => setTimeout(r, 500)); // let the last outcome batch land

@@ -52,6 +52,8 @@ class RaceJob {
 
 /** Jobs held at once (env ODDJOB_MAX_PENDING, default 500). */
 const maxPending = (): number => intFromEnv('ODDJOB_MAX_PENDING', 500, 1);
+/** Claims out at once per queue (env ODDJOB_CLAIMS_IN_FLIGHT, default 1). */
+const claimsInFlight = (): number => intFromEnv('ODDJOB_CLAIMS_IN_FLIGHT', 1, 1);
 
 /** Per-job priority and key options for the flow variants of the race (none by default). */
 function flowOptions(): (i: number) => { priority?: number; concurrencyKey?: string; concurrencyLimit?: number } {
@@ -126,7 +128,7 @@ export const raceOddJob: RaceContender = (opts: RaceOptions): Promise<RaceResult
             collectMetrics({ shell });
             instrumentShell(shell);
           }
-          shell.startJobQueue(QUEUE, { workers, maxPending: pending, pulseMs: 1000 });
+          shell.startJobQueue(QUEUE, { workers, maxPending: pending, pulseMs: 1000, claimsInFlight: claimsInFlight() });
         },
         handled: () => handled,
         // With deleteDoneJobs a finished job is gone; without it, it stays as `done`: either way "not done" counts what is left.
@@ -148,7 +150,7 @@ export const raceOddJob: RaceContender = (opts: RaceOptions): Promise<RaceResult
         latencies,
         notes:
           flowNote() +
-          `workers ${workers}, maxPending ${pending}, addJobs batches of ${BATCH}, LISTEN/NOTIFY, ` +
+          `workers ${workers}, maxPending ${pending}, claimsInFlight ${claimsInFlight()}, addJobs batches of ${BATCH}, LISTEN/NOTIFY, ` +
           `${deleteDoneJobs ? 'deleteDoneJobs (done jobs deleted at completion, as graphile-worker does)' : 'done jobs kept'}; ` +
           `migration ${Math.round(migrateMs)} ms (not counted)`,
       });

@@ -6,16 +6,23 @@ import { unreachable } from './unreachable.js';
  * be represented, and every move goes through `to()`, which refuses a transition the cycle does not
  * allow: a bug shows up as an error at the move, not as a wedged queue later.
  *
- *   idle ──ask──▶ claiming ──answer──▶ idle (looksEmpty if it came back short)
- *                    │ ──transient failure──▶ backing-off ──timer──▶ idle
+ *   idle ──ask──▶ claiming ──last answer──▶ idle (looksEmpty if one came back short)
+ *                    │ ──ask (a second claim, claimsInFlight 2)──▶ claiming
+ *                    │ ──transient failure of the last claim out──▶ backing-off ──timer──▶ idle
  *                    │ ──permanent failure──▶ failed
- *   any ──drain──▶ closed (a claim still out is waited for: claiming ──answer──▶ closed)
+ *   any ──drain──▶ closed (claims still out are waited for: claiming ──last answer──▶ closed)
+ *
+ * How many claims are out is counted by the claim loop, not here: a claim asked before the queue
+ * failed or stopped can still answer in 'failed' or 'closed', and its jobs must be given back.
  */
 export type ClaimPhase =
   /** No claim out. `looksEmpty`: the last claim came back short; wait for a pulse or a wake-up. */
   | { kind: 'idle'; looksEmpty: boolean }
-  /** A claim is out, asked at `askedAt` (its leases count from then); `lookAgain`: a wake-up came meanwhile. */
-  | { kind: 'claiming'; askedAt: number; lookAgain: boolean }
+  /**
+   * One or two claims are out. `lookAgain`: a wake-up came meanwhile; `short`: an answer already
+   * back in this stretch brought fewer jobs than it asked for.
+   */
+  | { kind: 'claiming'; lookAgain: boolean; short: boolean }
   /** The last claim failed transiently; the timer sends 'retry-fetch' when the backoff has elapsed. */
   | { kind: 'backing-off'; timer: NodeJS.Timeout }
   /** A claim failed with a permanent storage error: no more claims. */

@@ -196,10 +196,10 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
         this.maybeClaim(false);
         return;
       case 'fetched':
-        this.onClaimed(msg.jobs, msg.asked);
+        this.onClaimed(msg.jobs, msg.asked, msg.askedAt);
         return;
       case 'fetch-failed':
-        this.onClaimFailed(msg.error);
+        this.onClaimFailed(msg.error, msg.asked);
         return;
       case 'results':
         for (const { run, result } of this.inbox.take()) this.onResultGuarded(run, result);
@@ -252,9 +252,9 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
       );
   }
 
-  private onClaimed(jobs: readonly ClaimedJob[], asked: number): void {
+  private onClaimed(jobs: readonly ClaimedJob[], asked: number, claimedAt: number): void {
     const open = this.life.kind === 'running';
-    const claimedAt = this.claims.answered(jobs.length, asked, open);
+    this.claims.answered(jobs.length, asked, open);
     const leaseMs = this.options.leaseMs;
     // One message per worker per claim, carrying that worker's share in order: the same round-robin
     // assignment as one message per job, with far fewer messages (see worker.ts).
@@ -281,13 +281,13 @@ export class JobQueueCoordinator implements Behaviour<CoordinatorMessage> {
     else this.checkDrained();
   }
 
-  private onClaimFailed(error: unknown): void {
+  private onClaimFailed(error: unknown, asked: number): void {
     if (this.life.kind !== 'running') {
-      this.claims.closeNow();
+      this.claims.failedWhileClosing(asked);
       this.checkDrained();
       return;
     }
-    const failure = this.claims.failed(error);
+    const failure = this.claims.failed(error, asked);
     if (failure === null) return; // transient: the claim loop backs off
     const { operation } = failure;
     this.life = { kind: 'failed' };

@@ -42,10 +42,10 @@ export type CoordinatorMessage =
   | { kind: 'sweep' }
   /** The backoff after a failed claim has elapsed: try again. */
   | { kind: 'retry-fetch' }
-  /** A claim came back. `asked` is the limit it was made with. */
-  | { kind: 'fetched'; jobs: ClaimedJob[]; asked: number }
+  /** A claim came back. `asked` is the limit it was made with, `askedAt` when (its leases count from then). */
+  | { kind: 'fetched'; jobs: ClaimedJob[]; asked: number; askedAt: number }
   /** A claim failed (storage unreachable): back off. */
-  | { kind: 'fetch-failed'; error: unknown }
+  | { kind: 'fetch-failed'; error: unknown; asked: number }
   /** Workers finished (or skipped) runs: take them from the ResultInbox (see result-inbox.ts). */
   | { kind: 'results' }
   /** The layer wrote these outcomes; hooks may run for the 'ok' ones. */
@@ -61,7 +61,7 @@ export type CoordinatorMessage =
 
 export type LayerMessage =
   /** Claim jobs; the answer goes to `replyTo` as 'fetched' or 'fetch-failed'. */
-  | { kind: 'fetch'; request: ClaimRequest; replyTo: ActorRef<CoordinatorMessage> }
+  | { kind: 'fetch'; request: ClaimRequest; askedAt: number; replyTo: ActorRef<CoordinatorMessage> }
   /** Queue outcomes for the next batched write. */
   | { kind: 'record'; writes: PendingWrite[] }
   /** Write everything queued so far in one `recordOutcomes` call (self-sent, so it follows the queued records). */

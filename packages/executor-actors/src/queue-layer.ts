@@ -56,10 +56,10 @@ export class QueueLayer implements Behaviour<LayerMessage> {
   receive(msg: LayerMessage): void {
     switch (msg.kind) {
       case 'fetch': {
-        const { request, replyTo } = msg;
+        const { request, askedAt, replyTo } = msg;
         call(() => this.manager.claimJobs(request)).then(
-          (jobs) => replyTo.tell({ kind: 'fetched', jobs, asked: request.limit }),
-          (error: unknown) => replyTo.tell({ kind: 'fetch-failed', error }),
+          (jobs) => replyTo.tell({ kind: 'fetched', jobs, asked: request.limit, askedAt }),
+          (error: unknown) => replyTo.tell({ kind: 'fetch-failed', error, asked: request.limit }),
         );
         return;
       }

@@ -97,4 +97,88 @@ describe('JobExecutorShell: maxPending', () => {
       'maxPending',
     );
   });
+
+  /** Drains 300 jobs with claims that take 15 ms each; what the claims saw, and how often each job ran. */
+  async function drainWithSlowClaims(claimsInFlight: number | undefined) {
+    const registry = new JobRegistry();
+    const ran = new Map<number, number>();
+    class Work {
+      async run(n: number) {
+        ran.set(n, (ran.get(n) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    registry.register('work', Work);
+    const coordinators: JobQueueCoordinator[] = [];
+    class Observed extends JobQueueCoordinator {
+      constructor(init: CoordinatorInit) {
+        super(init);
+        coordinators.push(this);
+      }
+    }
+    const store = new MemoryJobStore();
+    await store
+      .adder({ registry })
+      .addJobs(Array.from({ length: 300 }, (_, n) => ({ target: Work, call: (j: Work) => j.run(n) })));
+    let out = 0;
+    let outLimit = 0;
+    const seen: { pending: number; limit: number; alreadyOut: number; outLimit: number }[] = [];
+    const manager = wrapManager(store, {
+      claimJobs: async (r) => {
+        seen.push({ pending: coordinators[0].pending, limit: r.limit, alreadyOut: out, outLimit });
+        out++;
+        outLimit += r.limit;
+        try {
+          await new Promise((res) => setTimeout(res, 15));
+          return await store.claimJobs(r);
+        } finally {
+          out--;
+          outLimit -= r.limit;
+        }
+      },
+    });
+    shell = new JobExecutorShell({ manager, registry, coordinator: Observed, logger: new CapturingLogger() });
+    shell.startJobQueue('default', { workers: 4, maxPending: 40, pulseMs: 20, claimsInFlight });
+    await waitFor(async () => (await store.listJobs({ status: 'done', limit: 1000 })).length === 300, 'all 300 done');
+    return { seen, ran };
+  }
+
+  it('claimsInFlight 2 asks a second claim while one is out, each for at most half of maxPending, and never holds more than maxPending', async () => {
+    const { seen, ran } = await drainWithSlowClaims(2);
+    expect(ran.size).to.equal(300);
+    expect(
+      [...ran.values()].every((n) => n === 1),
+      'every job ran once',
+    ).to.equal(true);
+    for (const s of seen) {
+      expect(s.alreadyOut, JSON.stringify(s)).to.be.at.most(1);
+      expect(s.limit, JSON.stringify(s)).to.be.at.most(20);
+      expect(s.pending + s.outLimit + s.limit, JSON.stringify(s)).to.be.at.most(40);
+    }
+    expect(
+      seen.some((s) => s.alreadyOut === 1),
+      'some claims were asked while another was out',
+    ).to.equal(true);
+  });
+
+  it('claimsInFlight 1 (the default) never has two claims out', async () => {
+    const { seen, ran } = await drainWithSlowClaims(undefined);
+    expect(ran.size).to.equal(300);
+    for (const s of seen) expect(s.alreadyOut, JSON.stringify(s)).to.equal(0);
+    expect(seen[0].limit, 'the first claim asks for the whole room').to.equal(40);
+  });
+
+  it('refuses a claimsInFlight other than 1 or 2', () => {
+    const s = new JobExecutorShell({
+      manager: new MemoryJobStore(),
+      registry: new JobRegistry(),
+      logger: new CapturingLogger(),
+    });
+    shell = s;
+    for (const bad of [0, 3, 1.5])
+      expect(() => s.startJobQueue('default', { claimsInFlight: bad }), String(bad)).to.throw(
+        InvalidOptionError,
+        /claimsInFlight/,
+      );
+  });
 });
