@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
 import { InvalidOptionError, JobAbortError, JobRegistry, MemoryJobStore, Retry, type JobContext } from '@oddjob/core';
-import { JobExecutorShell, JobQueueCoordinator, ShellStateError, type CoordinatorInit } from '../src/index.js';
-import { CapturingLogger, gate, waitFor, wrapManager } from './helpers.js';
+import { JobExecutorShell, JobQueueCoordinator, ShellStateError } from '../src/index.js';
+import { CapturingLogger, gate, observedCoordinator, waitFor, wrapManager } from './helpers.js';
 
 describe('JobExecutorShell: execution', () => {
   let shell: JobExecutorShell | undefined;
@@ -107,13 +107,7 @@ describe('JobExecutorShell: execution', () => {
       }
     }
     registry.register('work', Work);
-    const coordinators: JobQueueCoordinator[] = [];
-    class Observed extends JobQueueCoordinator {
-      constructor(init: CoordinatorInit) {
-        super(init);
-        coordinators.push(this);
-      }
-    }
+    const { Observed, coordinators } = observedCoordinator();
     const store = new MemoryJobStore();
     const adder = store.adder({ registry });
     await adder.addJobs(Array.from({ length: 300 }, () => ({ target: Work, call: (j: Work) => j.run() })));

@@ -1,4 +1,5 @@
 import type { IJobQueueManager, JobLogger, MemoryJobStore } from '@oddjob/core';
+import { JobQueueCoordinator, type CoordinatorInit } from '../src/index.js';
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -71,4 +72,16 @@ export function gate(): { promise: Promise<void>; open: () => void } {
 /** Number of live timers: a shell that shut down must leave none of its own behind. */
 export function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
+}
+
+/** A coordinator class that keeps every instance the shell makes, so a test can read `pending`. */
+export function observedCoordinator(): { Observed: typeof JobQueueCoordinator; coordinators: JobQueueCoordinator[] } {
+  const coordinators: JobQueueCoordinator[] = [];
+  class Observed extends JobQueueCoordinator {
+    constructor(init: CoordinatorInit) {
+      super(init);
+      coordinators.push(this);
+    }
+  }
+  return { Observed, coordinators };
 }

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { expect } from 'chai';
 import { InvalidOptionError, JobRegistry, MemoryJobStore } from '@oddjob/core';
-import { JobExecutorShell, JobQueueCoordinator, type CoordinatorInit } from '../src/index.js';
-import { CapturingLogger, waitFor, wrapManager } from './helpers.js';
+import { JobExecutorShell } from '../src/index.js';
+import { CapturingLogger, observedCoordinator, waitFor, wrapManager } from './helpers.js';
 
 describe('JobExecutorShell: maxPending', () => {
   let shell: JobExecutorShell | undefined;
@@ -19,13 +19,7 @@ describe('JobExecutorShell: maxPending', () => {
       }
     }
     registry.register('work', Work);
-    const coordinators: JobQueueCoordinator[] = [];
-    class Observed extends JobQueueCoordinator {
-      constructor(init: CoordinatorInit) {
-        super(init);
-        coordinators.push(this);
-      }
-    }
+    const { Observed, coordinators } = observedCoordinator();
     const store = new MemoryJobStore();
     await store
       .adder({ registry })
@@ -109,13 +103,7 @@ describe('JobExecutorShell: maxPending', () => {
       }
     }
     registry.register('work', Work);
-    const coordinators: JobQueueCoordinator[] = [];
-    class Observed extends JobQueueCoordinator {
-      constructor(init: CoordinatorInit) {
-        super(init);
-        coordinators.push(this);
-      }
-    }
+    const { Observed, coordinators } = observedCoordinator();
     const store = new MemoryJobStore();
     await store
       .adder({ registry })
